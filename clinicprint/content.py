@@ -1,0 +1,442 @@
+"""Load and validate the project's content: brand, variants and handouts.
+
+Everything is validated before anything is rendered, and every problem is
+reported at once, each naming its file, line and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ContentError
+from .layouts import KINDS
+from .schema import Checker
+from .yamlio import LineDict, load_yaml
+
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+DOCUMENT_CODE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
+SECTION_TYPES = ("text", "checklist", "call-clinic", "call-911", "write-in", "contacts")
+OVERRIDABLE = {"title", "subtitle", "summary"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    src: str
+    alt: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    type: str = "text"
+    body: str = ""
+    items: tuple[str, ...] = ()
+    figure: Figure | None = None
+    panel: str | None = None
+
+
+@dataclass(frozen=True)
+class Addition:
+    section: Section
+    after: str | None
+
+
+@dataclass(frozen=True)
+class Override:
+    fields: dict[str, str] = field(default_factory=dict)
+    replace: dict[str, dict[str, Any]] = field(default_factory=dict)
+    add: tuple[Addition, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Handout:
+    id: str
+    kind: str
+    title: str
+    subtitle: str
+    summary: str
+    document_code: str
+    revision: dt.date
+    keywords: tuple[str, ...]
+    variants: tuple[str, ...]
+    sections: tuple[Section, ...]
+    overrides: dict[str, Override]
+    path: Path
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    label: str
+    description: str
+    stylesheet: str
+
+
+@dataclass(frozen=True)
+class Brand:
+    name: str
+    service: str
+    tagline: str
+    phone: str
+    after_hours_phone: str
+    emergency_number: str
+    address: tuple[str, ...]
+    website: str
+    email: str
+    logo: str
+    logo_alt: str
+    colours: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    brand: Brand
+    variants: dict[str, Variant]
+    handouts: dict[str, Handout]
+
+
+# --- brand ---------------------------------------------------------------
+
+BRAND_KEYS = {"name", "service", "tagline", "phone", "after_hours_phone", "emergency_number",
+              "address", "website", "email", "logo", "logo_alt", "colours"}
+BRAND_COLOURS = {"primary", "primary_dark", "accent", "ink", "muted", "paper", "tint",
+                 "emergency"}
+
+
+def _load_brand(root: Path, problems: list[str]) -> Brand | None:
+    check = Checker("brand.yaml")
+    data = check.mapping(load_yaml(root / "brand.yaml", "brand.yaml"), "", 1)
+    if data is None:
+        problems += check.problems
+        return None
+    check.keys(data, "", BRAND_KEYS, set())
+    texts = {key: check.text(data, key, "") for key in BRAND_KEYS - {"address", "colours"}}
+    address = check.text_list(data, "address", "")
+    colours = _colours(check, data)
+    _must_exist(check, root, data, "logo", "", texts["logo"])
+    problems += check.problems
+    if check.problems:
+        return None
+    return Brand(address=address, colours=colours, **texts)
+
+
+def _colours(check: Checker, data: LineDict) -> dict[str, str]:
+    colours = check.mapping(data.get("colours"), "colours", data.line_of("colours"))
+    if colours is None:
+        return {}
+    check.keys(colours, "colours", BRAND_COLOURS, set())
+    for name, value in colours.items():
+        if not isinstance(value, str) or not HEX_COLOUR.match(value):
+            check.problem(f"colours.{name}", "must be a colour written as #RRGGBB",
+                          colours.line_of(name))
+    return {name: str(value) for name, value in colours.items()}
+
+
+# --- variants ------------------------------------------------------------
+
+VARIANT_KEYS = {"label", "description", "stylesheet"}
+
+
+def _load_variants(root: Path, problems: list[str]) -> dict[str, Variant]:
+    check = Checker("variants.yaml")
+    data = check.mapping(load_yaml(root / "variants.yaml", "variants.yaml"), "", 1)
+    variants: dict[str, Variant] = {}
+    if data is not None:
+        check.keys(data, "", {"variants"}, set())
+        entries = check.mapping(data.get("variants"), "variants", data.line_of("variants"))
+        for name, entry in (entries or {}).items():
+            path = f"variants.{name}"
+            if not re.match(r"^[a-z0-9-]+$", str(name)):
+                check.problem(path, "a variant name must be lowercase letters, digits and "
+                              "hyphens", entries.line_of(name))
+            entry = check.mapping(entry, path, entries.line_of(name))
+            if entry is None:
+                continue
+            check.keys(entry, path, VARIANT_KEYS, set())
+            values = {key: check.text(entry, key, path) for key in VARIANT_KEYS}
+            _must_exist(check, root, entry, "stylesheet", path, values["stylesheet"])
+            variants[str(name)] = Variant(name=str(name), **values)
+        if entries is not None and not entries:
+            check.problem("variants", "define at least one variant", entries.line)
+    problems += check.problems
+    return variants
+
+
+# --- handouts ------------------------------------------------------------
+
+HANDOUT_REQUIRED = {"kind", "title", "document_code", "revision", "sections"}
+HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "overrides"}
+SECTION_REQUIRED = {"id", "title"}
+SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel"}
+OVERRIDE_KEYS = OVERRIDABLE | {"replace", "add", "remove"}
+
+
+class _HandoutReader:
+    """Turns one handout file into a Handout, collecting problems on the way."""
+
+    def __init__(self, root: Path, path: Path, variants: dict[str, Variant]):
+        self.root = root
+        self.path = path
+        self.variants = variants
+        self.check = Checker(path.relative_to(root).as_posix())
+
+    def read(self) -> Handout | None:
+        data = self.check.mapping(load_yaml(self.path, self.check.label), "", 1)
+        if data is None:
+            return None
+        self.check.keys(data, "", HANDOUT_REQUIRED, HANDOUT_OPTIONAL)
+        kind = self.check.text(data, "kind", "")
+        if kind and kind not in KINDS:
+            self.check.problem("kind", f"'{kind}' is not a handout kind; use one of: "
+                               f"{', '.join(KINDS)}", data.line_of("kind"))
+            kind = ""
+        self.kind = kind
+        sections = self._sections(data.get("sections"), "sections", data.line_of("sections"))
+        handout = Handout(
+            id=self.path.stem,
+            kind=kind,
+            title=self.check.text(data, "title", ""),
+            subtitle=self.check.text(data, "subtitle", "", required=False),
+            summary=self.check.text(data, "summary", "", required=False),
+            document_code=self._document_code(data),
+            revision=self.check.date(data, "revision", "") or dt.date(1970, 1, 1),
+            keywords=self.check.text_list(data, "keywords", ""),
+            variants=self._variant_names(data),
+            sections=tuple(sections),
+            overrides=self._overrides(data, {s.id for s in sections}),
+            path=self.path,
+        )
+        return handout
+
+    def _document_code(self, data: LineDict) -> str:
+        code = self.check.text(data, "document_code", "")
+        if code and not DOCUMENT_CODE.match(code):
+            self.check.problem("document_code", f"'{code}' must be capital letters, digits "
+                               "and hyphens, e.g. BSC-VP-101", data.line_of("document_code"))
+        return code
+
+    def _variant_names(self, data: LineDict) -> tuple[str, ...]:
+        if "variants" not in data:
+            return tuple(self.variants)
+        names = self.check.text_list(data, "variants", "")
+        for name in names:
+            if name not in self.variants:
+                self.check.problem("variants", f"unknown variant '{name}'; variants.yaml "
+                                   f"defines: {', '.join(self.variants)}",
+                                   data.line_of("variants"))
+        return names
+
+    def _sections(self, value: Any, path: str, line: int) -> list[Section]:
+        if not isinstance(value, list) or not value:
+            self.check.problem(path, "must be a non-empty list of sections", line)
+            return []
+        sections = [self._section(item, f"{path}[{index}]", line)
+                    for index, item in enumerate(value)]
+        sections = [section for section in sections if section is not None]
+        self._unique_ids(sections, path, line)
+        return sections
+
+    def _unique_ids(self, sections: list[Section], path: str, line: int) -> None:
+        seen: set[str] = set()
+        for section in sections:
+            if section.id in seen:
+                self.check.problem(path, f"section id '{section.id}' is used twice", line)
+            seen.add(section.id)
+
+    def _section(self, value: Any, path: str, line: int) -> Section | None:
+        data = self.check.mapping(value, path, line)
+        if data is None:
+            return None
+        self.check.keys(data, path, SECTION_REQUIRED, SECTION_OPTIONAL)
+        fields = self._section_fields(data, path)
+        if "id" not in fields or "title" not in fields:
+            return None
+        return Section(**fields)
+
+    def _section_fields(self, data: LineDict, path: str) -> dict[str, Any]:
+        """Validate the section keys present in `data`; used for whole and partial sections."""
+        fields: dict[str, Any] = {}
+        if "id" in data:
+            fields["id"] = self.check.slug(data, "id", path)
+        for key in ("title", "body"):
+            if key in data:
+                fields[key] = self.check.text(data, key, path)
+        if "type" in data:
+            fields["type"] = self.check.text(data, "type", path)
+            if fields["type"] not in SECTION_TYPES:
+                self.check.problem(f"{path}.type", f"'{fields['type']}' is not a section "
+                                   f"type; use one of: {', '.join(SECTION_TYPES)}",
+                                   data.line_of("type"))
+        if "items" in data:
+            fields["items"] = self.check.text_list(data, "items", path)
+        if "figure" in data:
+            fields["figure"] = self._figure(data, path)
+        if "panel" in data:
+            fields["panel"] = self._panel(data, path)
+        return fields
+
+    def _panel(self, data: LineDict, path: str) -> str | None:
+        panel = self.check.text(data, "panel", path)
+        panels = KINDS[self.kind].panels if self.kind else ()
+        if self.kind and panel not in panels:
+            where = (f"one of: {', '.join(panels)}" if panels
+                     else "nothing: this kind of handout has no panels")
+            self.check.problem(f"{path}.panel", f"'{panel}' is not a panel; use {where}",
+                               data.line_of("panel"))
+        return panel
+
+    def _figure(self, parent: LineDict, path: str) -> Figure | None:
+        path = f"{path}.figure"
+        data = self.check.mapping(parent["figure"], path, parent.line_of("figure"))
+        if data is None:
+            return None
+        self.check.keys(data, path, {"src", "alt", "caption"}, set())
+        figure = Figure(**{key: self.check.text(data, key, path)
+                           for key in ("src", "alt", "caption")})
+        _must_exist(self.check, self.root, data, "src", path, figure.src)
+        return figure
+
+    def _overrides(self, data: LineDict, section_ids: set[str]) -> dict[str, Override]:
+        if "overrides" not in data:
+            return {}
+        entries = self.check.mapping(data["overrides"], "overrides", data.line_of("overrides"))
+        overrides = {}
+        for name, entry in (entries or {}).items():
+            path = f"overrides.{name}"
+            if name not in self.variants:
+                self.check.problem(path, f"unknown variant '{name}'; variants.yaml defines: "
+                                   f"{', '.join(self.variants)}", entries.line_of(name))
+            entry = self.check.mapping(entry, path, entries.line_of(name))
+            if entry is not None:
+                overrides[str(name)] = self._override(entry, path, section_ids)
+        return overrides
+
+    def _override(self, data: LineDict, path: str, section_ids: set[str]) -> Override:
+        self.check.keys(data, path, set(), OVERRIDE_KEYS)
+        fields = {key: self.check.text(data, key, path) for key in OVERRIDABLE if key in data}
+        added = self._additions(data, path, section_ids)
+        known = section_ids | {addition.section.id for addition in added}
+        remove = self.check.text_list(data, "remove", path)
+        for section_id in remove:
+            if section_id not in section_ids:
+                self.check.problem(f"{path}.remove", f"no shared section '{section_id}' "
+                                   "to remove", data.line_of("remove"))
+        return Override(fields=fields, replace=self._replacements(data, path, known),
+                        add=tuple(added), remove=remove)
+
+    def _replacements(self, data: LineDict, path: str, known: set[str]) -> dict:
+        if "replace" not in data:
+            return {}
+        path = f"{path}.replace"
+        entries = self.check.mapping(data["replace"], path, data.line_of("replace"))
+        replacements = {}
+        for section_id, entry in (entries or {}).items():
+            entry_path = f"{path}.{section_id}"
+            if section_id not in known:
+                self.check.problem(entry_path, f"no section '{section_id}' to replace; "
+                                   "check the id", entries.line_of(section_id))
+            entry = self.check.mapping(entry, entry_path, entries.line_of(section_id))
+            if entry is not None:
+                self.check.keys(entry, entry_path, set(), SECTION_OPTIONAL | {"title"})
+                replacements[str(section_id)] = self._section_fields(entry, entry_path)
+        return replacements
+
+    def _additions(self, data: LineDict, path: str, section_ids: set[str]) -> list[Addition]:
+        if "add" not in data:
+            return []
+        path = f"{path}.add"
+        value = data["add"]
+        line = data.line_of("add")
+        if not isinstance(value, list):
+            self.check.problem(path, "must be a list of sections", line)
+            return []
+        additions = []
+        for index, item in enumerate(value):
+            item_path = f"{path}[{index}]"
+            after = item.pop("after", None) if isinstance(item, LineDict) else None
+            section = self._section(item, item_path, line)
+            if section is None:
+                continue
+            if section.id in section_ids:
+                self.check.problem(f"{item_path}.id", f"'{section.id}' already exists; use "
+                                   "replace to change a shared section", line)
+            placed = section_ids | {addition.section.id for addition in additions}
+            if after is not None and after not in placed:
+                self.check.problem(f"{item_path}.after", f"no section '{after}' (shared or "
+                                   "added above) to place this after", line)
+            additions.append(Addition(section=section, after=after))
+        return additions
+
+    def post_validate(self, handout: Handout) -> None:
+        """Rules that need the merged picture: brochure sections need panels."""
+        if handout.kind != "brochure":
+            return
+        every = list(handout.sections) + [addition.section for override in
+                                          handout.overrides.values()
+                                          for addition in override.add]
+        for section in every:
+            if not section.panel:
+                self.check.problem(f"sections.{section.id}.panel", "a brochure section "
+                                   f"needs a panel: {', '.join(KINDS['brochure'].panels)}")
+
+
+def _must_exist(check: Checker, root: Path, data: LineDict, key: str, path: str,
+                relative: str) -> None:
+    """A referenced file must exist inside the project (resolved from the project root)."""
+    if not relative:
+        return
+    target = (root / relative).resolve()
+    where = f"{path}.{key}" if path else key
+    if not target.is_relative_to(root.resolve()):
+        check.problem(where, f"'{relative}' is outside the project; keep files inside it",
+                      data.line_of(key))
+    elif not target.is_file():
+        check.problem(where, f"file '{relative}' not found (paths are relative to the "
+                      "project folder)", data.line_of(key))
+
+
+def load_project(root: Path) -> Project:
+    """Load brand, variants and every handout; raise ContentError listing all problems."""
+    problems: list[str] = []
+    brand = _guarded(problems, _load_brand, root, problems)
+    variants = _guarded(problems, _load_variants, root, problems) or {}
+    handouts: dict[str, Handout] = {}
+    paths = sorted((root / "handouts").glob("*.yaml"))
+    if not paths:
+        problems.append("handouts/: no handout files (*.yaml) found")
+    for path in paths:
+        reader = _HandoutReader(root, path, variants)
+        try:
+            handout = reader.read()
+        except ContentError as exc:
+            problems += exc.problems
+            continue
+        if handout is not None:
+            reader.post_validate(handout)
+            handouts[handout.id] = handout
+        problems += reader.check.problems
+    if problems or brand is None:
+        raise ContentError(problems or ["brand.yaml: could not be loaded"])
+    return Project(root=root, brand=brand, variants=variants, handouts=handouts)
+
+
+def _guarded(problems: list[str], load, *args):
+    """Run one loader; a file that cannot even be parsed becomes one more problem."""
+    try:
+        return load(*args)
+    except ContentError as exc:
+        problems += exc.problems
+        return None
+
+
+def with_fields(section: Section, fields: dict[str, Any]) -> Section:
+    return dataclasses.replace(section, **fields)

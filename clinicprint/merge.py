@@ -1,0 +1,55 @@
+"""Merge a handout's shared content with one variant's overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from .content import Handout, Override, Section, Variant
+from .layouts import Profile
+
+
+@dataclass(frozen=True)
+class Document:
+    """One handout in one variant and one print profile: exactly one PDF."""
+
+    handout: Handout
+    variant: Variant
+    profile: Profile
+    title: str
+    subtitle: str
+    summary: str
+    sections: tuple[Section, ...]
+
+    @property
+    def relative_path(self) -> str:
+        return f"{self.profile.name}/{self.handout.id}/{self.variant.name}.pdf"
+
+    @property
+    def label(self) -> str:
+        return f"{self.handout.id} [{self.variant.name}, {self.profile.name}]"
+
+    def in_panel(self, panel: str) -> list[Section]:
+        return [section for section in self.sections if section.panel == panel]
+
+
+def merge_variant(handout: Handout, variant: Variant, profile: Profile) -> Document:
+    override = handout.overrides.get(variant.name, Override())
+    fields = {"title": handout.title, "subtitle": handout.subtitle,
+              "summary": handout.summary, **override.fields}
+    return Document(handout=handout, variant=variant, profile=profile,
+                    sections=_merge_sections(handout.sections, override), **fields)
+
+
+def _merge_sections(shared: tuple[Section, ...], override: Override) -> tuple[Section, ...]:
+    sections = [section for section in shared if section.id not in override.remove]
+    for addition in override.add:
+        index = _insert_index(sections, addition.after)
+        sections.insert(index, addition.section)
+    return tuple(dataclasses.replace(section, **override.replace.get(section.id, {}))
+                 for section in sections)
+
+
+def _insert_index(sections: list[Section], after: str | None) -> int:
+    ids = [section.id for section in sections]
+    return ids.index(after) + 1 if after in ids else len(sections)

@@ -1,0 +1,207 @@
+"""Render HTML to PDF with WeasyPrint, loading only files inside the project.
+
+WeasyPrint is imported here and nowhere else, and only when a document is
+actually rendered, so listing or validating content stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import unquote, urlsplit
+
+from .errors import RenderError
+from .layouts import KINDS
+from .merge import Document
+
+PANEL_END = "end-{}"      # sentinel after a panel's last line of content
+PANEL_LIMIT = "limit-{}"  # sentinel at the lowest point content may reach
+OVERFLOW_TOLERANCE_PX = 0.5
+
+
+@dataclass(frozen=True)
+class Rendered:
+    pdf: bytes
+    pages: int
+
+
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class ProjectFetcher(URLFetcher):
+        """Serves files inside the project folder; refuses the network and everything else."""
+
+        def __init__(self, root: Path):
+            super().__init__(fail_on_errors=True)
+            self.root = root.resolve()
+            self.refused: list[str] = []
+
+        def fetch(self, url, headers=None):
+            try:
+                path = resolve_project_url(url, self.root)
+            except PermissionError as exc:
+                self.refused.append(str(exc))
+                raise
+            return URLFetcherResponse(url, body=path.read_bytes(),
+                                      headers={"Content-Type": _mime_type(path)})
+
+    return ProjectFetcher
+
+
+def resolve_project_url(url: str, root: Path) -> Path:
+    """Map a file: URL to a file inside `root`, or raise PermissionError saying why."""
+    parts = urlsplit(url)
+    if parts.scheme != "file":
+        raise PermissionError(f"refused to load '{url}': only files inside the project "
+                              "are loaded (no network, no other schemes)")
+    if parts.netloc not in ("", "localhost"):
+        raise PermissionError(f"refused to load '{url}': remote file hosts are not allowed")
+    path = Path(unquote(parts.path)).resolve()
+    if not path.is_relative_to(root):
+        raise PermissionError(f"refused to load '{url}': it is outside the project folder "
+                              f"{root}")
+    if not path.is_file():
+        raise PermissionError(f"refused to load '{url}': no such file in the project")
+    return path
+
+
+def _mime_type(path: Path) -> str:
+    return {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png",
+            ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".woff": "font/woff",
+            ".woff2": "font/woff2", ".ttf": "font/ttf", ".otf": "font/otf",
+            ".icc": "application/vnd.iccprofile"}.get(path.suffix.lower(),
+                                                     "application/octet-stream")
+
+
+class _CollectWarnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        # Only a note about which subsetting library embeds the fonts: the fonts
+        # are embedded either way, so it is not a problem with the document.
+        if "HarfBuzz-Subset" not in message and message not in self.messages:
+            self.messages.append(message)
+
+
+@contextmanager
+def _weasyprint_warnings() -> Iterator[list[str]]:
+    """WeasyPrint logs problems (a bad CSS rule, a missing image) instead of raising."""
+    from weasyprint import LOGGER
+
+    handler = _CollectWarnings()
+    LOGGER.addHandler(handler)
+    propagate, LOGGER.propagate = LOGGER.propagate, False
+    try:
+        yield handler.messages
+    finally:
+        LOGGER.removeHandler(handler)
+        LOGGER.propagate = propagate
+
+
+def lay_out(html: str, document: Document, root: Path):
+    """Lay out the pages (WeasyPrint's Document) without writing a PDF yet."""
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
+
+    fetcher = _fetcher_class()(root)
+    try:
+        return HTML(string=html, base_url=root.resolve().as_uri() + "/",
+                    url_fetcher=fetcher).render()
+    except FatalURLFetchingError:
+        reason = fetcher.refused[-1] if fetcher.refused else "a resource failed to load"
+        raise RenderError(f"{document.label}: {reason}") from None
+
+
+def render_pdf(html: str, document: Document, root: Path) -> Rendered:
+    with _weasyprint_warnings() as warnings:
+        laid_out = lay_out(html, document, root)
+        check_layout(laid_out, document)
+        pdf = laid_out.write_pdf(pdf_identifier=_identifier(html))
+    if warnings:
+        more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
+        raise RenderError(f"{document.label}: WeasyPrint reported: "
+                          f"{'; '.join(warnings[:3])}{more}")
+    return Rendered(pdf=pdf, pages=len(laid_out.pages))
+
+
+def _identifier(html: str) -> bytes:
+    """A PDF /ID derived from the content, so equal inputs give equal bytes."""
+    return hashlib.md5(html.encode("utf-8"), usedforsecurity=False).hexdigest().encode()
+
+
+def check_layout(laid_out, document: Document) -> None:
+    """Overflow is an error: content never spills silently or onto an extra page."""
+    kind = KINDS[document.handout.kind]
+    anchors = [page.anchors for page in laid_out.pages]
+    for panel in kind.panels:
+        _check_panel(anchors, panel, document)
+    for page in laid_out.pages:
+        _check_too_wide(page, document)
+    pages = len(laid_out.pages)
+    if pages > kind.max_pages:
+        raise RenderError(
+            f"{document.label}: {pages} pages, more than the {kind.max_pages} allowed; "
+            f"section '{_spilled_section(anchors, kind.max_pages, document)}' runs past "
+            f"page {kind.max_pages}: shorten the content")
+    if pages < kind.min_pages:
+        raise RenderError(f"{document.label}: {pages} page(s), expected {kind.min_pages}")
+
+
+def _check_panel(anchors: list[dict], panel: str, document: Document) -> None:
+    for page in anchors:
+        end, limit = page.get(PANEL_END.format(panel)), page.get(PANEL_LIMIT.format(panel))
+        if end and limit:
+            over = end[1] - limit[1]
+            if over > OVERFLOW_TOLERANCE_PX:
+                raise RenderError(
+                    f"{document.label}: panel '{panel}' overflows by {over * 0.75:.0f} pt; "
+                    "shorten its sections or move one to another panel")
+            return
+    raise RenderError(f"{document.label}: panel '{panel}' is missing from the layout "
+                      "(check the template)")
+
+
+def _check_too_wide(page, document: Document) -> None:
+    """A word wider than its panel or page sticks out sideways; find it in the layout."""
+    # WeasyPrint exposes no public box tree; `_page_box` has been stable for years.
+    page_box = page._page_box
+    limit = page_box.content_box_x() + page_box.width
+    for box, right, where in _text_boxes(page_box, limit, "the page"):
+        over = box.position_x + box.width - right
+        if over > OVERFLOW_TOLERANCE_PX:
+            raise RenderError(
+                f"{document.label}: '{box.text.strip()}' is {over * 0.75:.0f} pt too wide "
+                f"for {where}; use a smaller size or a shorter word")
+
+
+def _text_boxes(box, right: float, where: str):
+    """Yield (text box, right edge it must stay inside, name of that container)."""
+    element = getattr(box, "element", None)
+    classes = (element.get("class") or "").split() if element is not None else []
+    panel = next((name[7:] for name in classes if name.startswith("panel--")), None)
+    if panel and getattr(box, "width", None) is not None:
+        right, where = box.content_box_x() + box.width, f"panel '{panel}'"
+    if hasattr(box, "text") and box.text.strip():
+        yield box, right, where
+    for child in getattr(box, "children", ()):
+        yield from _text_boxes(child, right, where)
+
+
+def _spilled_section(anchors: list[dict], last_page: int, document: Document) -> str:
+    """The first section that starts past the last page, or the one that runs over it."""
+    spilled = document.sections[-1].id if document.sections else "?"
+    for section in document.sections:
+        name = f"section-{section.id}"
+        on_page = next((number for number, page in enumerate(anchors, 1) if name in page), 0)
+        if on_page > last_page:
+            return section.id
+        if on_page:
+            spilled = section.id
+    return spilled

@@ -1,0 +1,91 @@
+"""A small validator that collects every problem with its file, line and key path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from .yamlio import LineDict
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class Checker:
+    """Walks loaded YAML and records problems instead of stopping at the first."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.problems: list[str] = []
+
+    def problem(self, path: str, message: str, line: int | None = None) -> None:
+        where = f"{self.label}:{line}" if line else self.label
+        key = f" {path}:" if path else ""
+        self.problems.append(f"{where}:{key} {message}")
+
+    def mapping(self, value: Any, path: str, line: int | None = None) -> LineDict | None:
+        if isinstance(value, LineDict):
+            return value
+        self.problem(path, f"must be a mapping of keys to values, not {_kind(value)}", line)
+        return None
+
+    def keys(self, data: LineDict, path: str, required: set[str], optional: set[str]) -> None:
+        """Report unknown keys (likely typos) and missing required ones."""
+        allowed = required | optional
+        for key in data:
+            if key not in allowed:
+                hint = ", ".join(sorted(allowed))
+                self.problem(_join(path, key), f"unknown key; expected one of: {hint}",
+                             data.line_of(key))
+        for key in sorted(required - set(data)):
+            self.problem(_join(path, key), "required key is missing", data.line)
+
+    def text(self, data: LineDict, key: str, path: str, *, required: bool = True,
+             default: str = "") -> str:
+        if key not in data:
+            return default
+        value = data[key]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.problem(_join(path, key), f"must be non-empty text, not {_kind(value)}",
+                         data.line_of(key))
+            return default
+        return value.strip()
+
+    def slug(self, data: LineDict, key: str, path: str) -> str:
+        value = self.text(data, key, path)
+        if value and not SLUG.match(value):
+            self.problem(_join(path, key),
+                         f"'{value}' must be lowercase letters, digits and hyphens",
+                         data.line_of(key))
+        return value
+
+    def date(self, data: LineDict, key: str, path: str) -> dt.date | None:
+        value = data.get(key)
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        if key in data:
+            self.problem(_join(path, key), "must be a date written as YYYY-MM-DD",
+                         data.line_of(key))
+        return None
+
+    def text_list(self, data: LineDict, key: str, path: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(
+                isinstance(item, str) and item.strip() for item in value):
+            self.problem(_join(path, key), "must be a list of non-empty text items",
+                         data.line_of(key))
+            return ()
+        return tuple(item.strip() for item in value)
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "an empty value"
+    return {dict: "a mapping", LineDict: "a mapping", list: "a list", str: "text",
+            bool: "true/false", int: "a number", float: "a number"}.get(type(value), "a date")

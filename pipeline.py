@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Patient handout print pipeline: the one command-line entry point.
+
+A thin Click layer: each command parses options, calls one function in the
+`clinicprint` package, and turns its result into output and an exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from clinicprint.errors import PipelineError
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _root(ctx: click.Context) -> Path:
+    return ctx.obj["root"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project", "project", type=click.Path(file_okay=False, path_type=Path),
+              default=ROOT, show_default="the folder of pipeline.py",
+              help="Project folder holding handouts/, templates/, styles/ and variants.yaml.")
+@click.pass_context
+def cli(ctx: click.Context, project: Path) -> None:
+    """Turn reviewed handout content into branded, print-ready PDFs."""
+    ctx.obj = {"root": project.resolve()}
+
+
+@cli.command()
+@click.option("--handout", "handouts", multiple=True, metavar="NAME",
+              help="Build only this handout (repeatable).")
+@click.option("--variant", "variants", multiple=True, metavar="NAME",
+              help="Build only this audience variant (repeatable).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Output folder.  [default: output/ in the project]")
+@click.pass_context
+def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ...],
+          output: Path | None) -> None:
+    """Render every handout x variant to output/<profile>/<handout>/<variant>.pdf."""
+    from clinicprint.build import build as run_build
+
+    root = _root(ctx)
+    output = (output or root / "output").resolve()
+
+    def report(document, error):
+        mark = click.style("FAIL", fg="red") if error else click.style("ok", fg="green")
+        click.echo(f"{mark:>4}  {document.relative_path}", err=bool(error))
+
+    result = run_build(root, output, handouts, variants, report=report)
+    click.echo(f"{len(result.built)} built, {len(result.failures)} failed -> {output}")
+    if result.failures:
+        raise PipelineError("\n".join(result.failures))
+
+
+@cli.command("list")
+@click.pass_context
+def list_(ctx: click.Context) -> None:
+    """Show the handouts, variants and profiles that can be built."""
+    from clinicprint.build import plan
+    from clinicprint.content import load_project
+    from clinicprint.layouts import PROFILES
+
+    project = load_project(_root(ctx))
+    click.echo("Handouts:")
+    for handout in project.handouts.values():
+        click.echo(f"  {handout.id:<28} {handout.kind:<10} {handout.document_code}  "
+                   f"variants: {', '.join(handout.variants)}")
+    click.echo("Variants:")
+    for variant in project.variants.values():
+        click.echo(f"  {variant.name:<28} {variant.label}")
+    click.echo("Profiles:")
+    for profile in PROFILES.values():
+        click.echo(f"  {profile.name:<28} {profile.description}")
+    click.echo(f"{len(plan(project))} documents in all.")
+
+
+def main() -> None:
+    try:
+        cli(prog_name="pipeline.py")
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Debian packages the pipeline and its tests use: Pango and HarfBuzz-Subset
+# for WeasyPrint, qpdf to check PDF structure. Installs only what is missing, so it is quick on a ready machine.
+set -eu
+missing=""
+command -v qpdf >/dev/null 2>&1 || missing="$missing qpdf"
+ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing="$missing libpango-1.0-0 libpangoft2-1.0-0"
+# WeasyPrint subsets fonts with HarfBuzz when it can (fontTools otherwise).
+ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || missing="$missing libharfbuzz-subset0"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "Please install these Debian packages first:$missing" >&2
+    exit 1
+fi
+echo "Installing Debian packages:$missing"
+apt-get update -qq
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null

@@ -1,0 +1,70 @@
+"""Shared fixtures: the real CLI, a real build, and throwaway project copies."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline import cli  # noqa: E402
+
+PROJECT_FILES = ("brand.yaml", "variants.yaml", "handouts", "templates", "styles", "assets")
+
+
+def run_cli(*args: str, project: Path | None = None) -> Result:
+    prefix = ["--project", str(project)] if project else []
+    return CliRunner().invoke(cli, [*prefix, *map(str, args)])
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A private copy of the project's content, safe to break."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name)
+        else:
+            shutil.copy2(source, copy / name)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every shipped document, built once through the CLI."""
+    output = tmp_path_factory.mktemp("built") / "output"
+    result = run_cli("build", "--output", output)
+    assert result.exit_code == 0, result.output
+    return output
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"test setup: {old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def assert_clean_failure(result: Result, *fragments: str) -> None:
+    """Non-zero exit, a readable message naming what is wrong, and no traceback."""
+    assert result.exit_code != 0, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, f"{fragment!r} not in:\n{result.output}"
+
+
+def pdfs_in(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.pdf")) if folder.exists() else []
+
+
+def leftovers(folder: Path) -> list[Path]:
+    """Temporary or partial files the writer must never leave behind."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.startswith(".")) \
+        if folder.exists() else []

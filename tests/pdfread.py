@@ -1,0 +1,68 @@
+"""Reading rendered PDFs back: text, fonts, positions and metadata."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.generic import DictionaryObject, IndirectObject
+
+POINTS_PER_INCH = 72
+
+
+def text_of(path: Path) -> str:
+    """All page text with whitespace folded, so line breaks do not matter."""
+    reader = PdfReader(path)
+    return squash(" ".join(page.extract_text() for page in reader.pages))
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u00ad", "")).strip()
+
+
+def _resolve(obj):
+    return obj.get_object() if isinstance(obj, IndirectObject) else obj
+
+
+def fonts_of(path: Path) -> dict[str, bool]:
+    """Every font used on any page or inside a form XObject, and whether it is embedded."""
+    found: dict[str, bool] = {}
+    for page in PdfReader(path).pages:
+        _collect_fonts(_resolve(page.get("/Resources")), found, set())
+    return found
+
+
+def _collect_fonts(resources, found: dict[str, bool], seen: set[int]) -> None:
+    if not isinstance(resources, DictionaryObject) or id(resources) in seen:
+        return
+    seen.add(id(resources))
+    for font in (_resolve(resources.get("/Font")) or {}).values():
+        font = _resolve(font)
+        descriptor_owner = font
+        if font.get("/Subtype") == "/Type0":
+            descriptor_owner = _resolve(font["/DescendantFonts"][0])
+        descriptor = _resolve(descriptor_owner.get("/FontDescriptor")) or {}
+        embedded = any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+        found[str(font.get("/BaseFont"))] = embedded
+    for xobject in (_resolve(resources.get("/XObject")) or {}).values():
+        _collect_fonts(_resolve(_resolve(xobject).get("/Resources")), found, seen)
+
+
+def page_sizes_in(path: Path) -> list[tuple[float, float]]:
+    return [(round(float(page.mediabox.width) / POINTS_PER_INCH, 3),
+             round(float(page.mediabox.height) / POINTS_PER_INCH, 3))
+            for page in PdfReader(path).pages]
+
+
+def words_with_x(path: Path, page_number: int) -> list[tuple[str, float]]:
+    """Text fragments on one page with their x position in inches."""
+    fragments: list[tuple[str, float]] = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip():
+            x = tm[4] * cm[0] + cm[4]
+            fragments.append((text.strip(), x / POINTS_PER_INCH))
+
+    PdfReader(path).pages[page_number].extract_text(visitor_text=visit)
+    return fragments
