@@ -58,6 +58,8 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
         try:
             rendered = render_document(document, project)
         except PipelineError as exc:
+            # An old PDF would look current while its content no longer builds.
+            (output / document.relative_path).unlink(missing_ok=True)
             result.failures.append(exc.message)
             report(document, exc.message)
             continue

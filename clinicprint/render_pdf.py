@@ -122,7 +122,7 @@ def lay_out(html: str, document: Document, root: Path):
 def render_pdf(html: str, document: Document, root: Path) -> Rendered:
     with _weasyprint_warnings() as warnings:
         laid_out = lay_out(html, document, root)
-        check_layout(laid_out, document)
+        check_layout(laid_out, document, html)
         pdf = laid_out.write_pdf(pdf_identifier=_identifier(html))
     if warnings:
         more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
@@ -136,12 +136,12 @@ def _identifier(html: str) -> bytes:
     return hashlib.md5(html.encode("utf-8"), usedforsecurity=False).hexdigest().encode()
 
 
-def check_layout(laid_out, document: Document) -> None:
+def check_layout(laid_out, document: Document, html: str) -> None:
     """Overflow is an error: content never spills silently or onto an extra page."""
     kind = KINDS[document.handout.kind]
     anchors = [page.anchors for page in laid_out.pages]
     for panel in kind.panels:
-        _check_panel(anchors, panel, document)
+        _check_panel(anchors, panel, document, f'id="{PANEL_LIMIT.format(panel)}"' in html)
     for page in laid_out.pages:
         _check_too_wide(page, document)
     pages = len(laid_out.pages)
@@ -154,18 +154,26 @@ def check_layout(laid_out, document: Document) -> None:
         raise RenderError(f"{document.label}: {pages} page(s), expected {kind.min_pages}")
 
 
-def _check_panel(anchors: list[dict], panel: str, document: Document) -> None:
-    for page in anchors:
-        end, limit = page.get(PANEL_END.format(panel)), page.get(PANEL_LIMIT.format(panel))
-        if end and limit:
-            over = end[1] - limit[1]
-            if over > OVERFLOW_TOLERANCE_PX:
-                raise RenderError(
-                    f"{document.label}: panel '{panel}' overflows by {over * 0.75:.0f} pt; "
-                    "shorten its sections or move one to another panel")
-            return
-    raise RenderError(f"{document.label}: panel '{panel}' is missing from the layout "
-                      "(check the template)")
+def _check_panel(anchors: list[dict], panel: str, document: Document, in_html: bool) -> None:
+    end, limit = _first_anchor(anchors, PANEL_END.format(panel)), \
+        _first_anchor(anchors, PANEL_LIMIT.format(panel))
+    if (end is None or limit is None) and not in_html:
+        raise RenderError(f"{document.label}: panel '{panel}' is missing from the template")
+    # WeasyPrint drops an absolutely placed panel that cannot fit on its page at all.
+    if end is None or limit is None or end[0] > limit[0]:
+        raise RenderError(f"{document.label}: panel '{panel}' overflows onto another page; "
+                          "shorten its sections or move one to another panel")
+    over = end[1] - limit[1]
+    if over > OVERFLOW_TOLERANCE_PX:
+        raise RenderError(
+            f"{document.label}: panel '{panel}' overflows by {over * 0.75:.0f} pt; "
+            "shorten its sections or move one to another panel")
+
+
+def _first_anchor(anchors: list[dict], name: str) -> tuple[int, float] | None:
+    """(page index, top y) of the first page holding the anchor."""
+    return next(((index, page[name][1]) for index, page in enumerate(anchors)
+                 if name in page), None)
 
 
 def _check_too_wide(page, document: Document) -> None:
