@@ -81,10 +81,19 @@ def list_(ctx: click.Context) -> None:
 
 def main() -> None:
     try:
-        cli(prog_name="pipeline.py")
-    except KeyboardInterrupt:
+        cli(prog_name="pipeline.py", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except OSError as exc:
+        # A full disk or a read-only folder: say which file, not a traceback.
+        where = exc.filename or "output"
+        click.echo(f"Error: {where}: {exc.strerror or exc}; check the folder and try again",
+                   err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
