@@ -36,12 +36,19 @@ def cli(ctx: click.Context, project: Path) -> None:
               help="Build only this handout (repeatable).")
 @click.option("--variant", "variants", multiple=True, metavar="NAME",
               help="Build only this audience variant (repeatable).")
+@click.option("--profile", "profiles", multiple=True, metavar="NAME",
+              help="Build only for this print profile (repeatable): press, office, "
+                   "office-a4, screen.")
+@click.option("--pdfx", type=click.Choice(["x-4", "x-1a"]), default="x-4", show_default=True,
+              help="PDF/X version of press PDFs; choose x-1a only if the print shop asks.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Output folder.  [default: output/ in the project]")
 @click.pass_context
 def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ...],
-          output: Path | None) -> None:
-    """Render every handout x variant to output/<profile>/<handout>/<variant>.pdf."""
+          profiles: tuple[str, ...], pdfx: str, output: Path | None) -> None:
+    """Render every handout x variant x profile to output/<profile>/<handout>/<variant>.pdf.
+
+    Each handout is built in the profiles it is made in (see `list`)."""
     from clinicprint.build import build as run_build
 
     root = _root(ctx)
@@ -51,7 +58,9 @@ def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ..
         mark = click.style("FAIL", fg="red") if error else click.style("ok", fg="green")
         click.echo(f"{mark:>4}  {document.relative_path}", err=bool(error))
 
-    result = run_build(root, output, handouts, variants, report=report)
+    result = run_build(root, output, handouts, variants, profiles, pdfx, report=report)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(f"{len(result.built)} built, {len(result.failures)} failed -> {output}")
     if result.failures:
         raise PipelineError("\n".join(result.failures))
@@ -68,8 +77,9 @@ def list_(ctx: click.Context) -> None:
     project = load_project(_root(ctx))
     click.echo("Handouts:")
     for handout in project.handouts.values():
-        click.echo(f"  {handout.id:<28} {handout.kind:<10} {handout.document_code}  "
-                   f"variants: {', '.join(handout.variants)}")
+        click.echo(f"  {handout.id:<28} {handout.kind:<10} {handout.document_code}")
+        click.echo(f"  {'':<28} variants: {', '.join(handout.variants)}")
+        click.echo(f"  {'':<28} profiles: {', '.join(handout.profiles)}")
     click.echo("Variants:")
     for variant in project.variants.values():
         click.echo(f"  {variant.name:<28} {variant.label}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ContentError
-from .layouts import KINDS
+from .layouts import KINDS, PROFILES
 from .schema import Checker
 from .yamlio import LineDict, load_yaml
 
@@ -67,6 +67,7 @@ class Handout:
     revision: dt.date
     keywords: tuple[str, ...]
     variants: tuple[str, ...]
+    profiles: tuple[str, ...]
     sections: tuple[Section, ...]
     overrides: dict[str, Override]
     path: Path
@@ -91,9 +92,11 @@ class Brand:
     address: tuple[str, ...]
     website: str
     email: str
+    scheduling_url: str
     logo: str
     logo_alt: str
     colours: dict[str, str]
+    colours_cmyk: dict[str, tuple[float, float, float, float]]
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class Project:
 # --- brand ---------------------------------------------------------------
 
 BRAND_KEYS = {"name", "service", "tagline", "phone", "after_hours_phone", "emergency_number",
-              "address", "website", "email", "logo", "logo_alt", "colours"}
+              "address", "website", "email", "scheduling_url", "logo", "logo_alt", "colours"}
 BRAND_COLOURS = {"primary", "primary_dark", "accent", "ink", "muted", "paper", "tint",
                  "emergency"}
 
@@ -121,24 +124,43 @@ def _load_brand(root: Path, problems: list[str]) -> Brand | None:
     check.keys(data, "", BRAND_KEYS, set())
     texts = {key: check.text(data, key, "") for key in BRAND_KEYS - {"address", "colours"}}
     address = check.text_list(data, "address", "")
-    colours = _colours(check, data)
+    colours, cmyk = _colours(check, data)
     _must_exist(check, root, data, "logo", "", texts["logo"])
+    if texts["scheduling_url"] and not texts["scheduling_url"].startswith("https://"):
+        check.problem("scheduling_url", "must start with https://",
+                      data.line_of("scheduling_url"))
     problems += check.problems
     if check.problems:
         return None
-    return Brand(address=address, colours=colours, **texts)
+    return Brand(address=address, colours=colours, colours_cmyk=cmyk, **texts)
 
 
-def _colours(check: Checker, data: LineDict) -> dict[str, str]:
+def _colours(check: Checker, data: LineDict) -> tuple[dict, dict]:
+    """Each colour is #RRGGBB, or {rgb: "#RRGGBB", cmyk: [C, M, Y, K]} in percent."""
     colours = check.mapping(data.get("colours"), "colours", data.line_of("colours"))
     if colours is None:
-        return {}
+        return {}, {}
     check.keys(colours, "colours", BRAND_COLOURS, set())
+    rgb, cmyk = {}, {}
     for name, value in colours.items():
+        path, line = f"colours.{name}", colours.line_of(name)
+        if isinstance(value, LineDict):
+            check.keys(value, path, {"rgb"}, {"cmyk"})
+            if "cmyk" in value:
+                cmyk[name] = _cmyk(check, value["cmyk"], f"{path}.cmyk", line)
+            value = value.get("rgb")
         if not isinstance(value, str) or not HEX_COLOUR.match(value):
-            check.problem(f"colours.{name}", "must be a colour written as #RRGGBB",
-                          colours.line_of(name))
-    return {name: str(value) for name, value in colours.items()}
+            check.problem(path, "must be a colour written as #RRGGBB", line)
+        rgb[name] = str(value)
+    return rgb, cmyk
+
+
+def _cmyk(check: Checker, value: Any, path: str, line: int) -> tuple:
+    if (isinstance(value, list) and len(value) == 4 and all(
+            isinstance(part, (int, float)) and 0 <= part <= 100 for part in value)):
+        return tuple(float(part) for part in value)
+    check.problem(path, "must be four percentages [C, M, Y, K], each 0 to 100", line)
+    return (0.0, 0.0, 0.0, 100.0)
 
 
 # --- variants ------------------------------------------------------------
@@ -174,7 +196,7 @@ def _load_variants(root: Path, problems: list[str]) -> dict[str, Variant]:
 # --- handouts ------------------------------------------------------------
 
 HANDOUT_REQUIRED = {"kind", "title", "document_code", "revision", "sections"}
-HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "overrides"}
+HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "profiles", "overrides"}
 SECTION_REQUIRED = {"id", "title"}
 SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel"}
 OVERRIDE_KEYS = OVERRIDABLE | {"replace", "add", "remove"}
@@ -211,6 +233,7 @@ class _HandoutReader:
             revision=self.check.date(data, "revision", "") or dt.date(1970, 1, 1),
             keywords=self.check.text_list(data, "keywords", ""),
             variants=self._variant_names(data),
+            profiles=self._profile_names(data, kind),
             sections=tuple(sections),
             overrides=self._overrides(data, {s.id for s in sections}),
             path=self.path,
@@ -233,6 +256,16 @@ class _HandoutReader:
                 self.check.problem("variants", f"unknown variant '{name}'; variants.yaml "
                                    f"defines: {', '.join(self.variants)}",
                                    data.line_of("variants"))
+        return names
+
+    def _profile_names(self, data: LineDict, kind: str) -> tuple[str, ...]:
+        if "profiles" not in data:
+            return KINDS[kind].profiles if kind else ()
+        names = self.check.text_list(data, "profiles", "")
+        for name in names:
+            if name not in PROFILES:
+                self.check.problem("profiles", f"unknown print profile '{name}'; use any "
+                                   f"of: {', '.join(PROFILES)}", data.line_of("profiles"))
         return names
 
     def _sections(self, value: Any, path: str, line: int) -> list[Section]:

@@ -6,7 +6,9 @@ recomputes panel widths instead of scaling a finished layout.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 INCH = 72.0  # PDF points
 
@@ -19,6 +21,7 @@ class Kind:
     panels: tuple[str, ...]
     min_pages: int
     max_pages: int
+    profiles: tuple[str, ...]  # the print profiles a handout of this kind is made in
 
 
 KINDS: dict[str, Kind] = {
@@ -26,26 +29,63 @@ KINDS: dict[str, Kind] = {
         name="brochure", template="brochure.html", stylesheet="styles/brochure.css",
         # Outside sheet left to right, then inside sheet left to right.
         panels=("fold-in", "back", "cover", "inside-left", "inside-middle", "inside-right"),
-        min_pages=2, max_pages=2),
+        min_pages=2, max_pages=2, profiles=("press", "office", "office-a4", "screen")),
     "discharge": Kind(
         name="discharge", template="discharge.html", stylesheet="styles/discharge.css",
-        panels=(), min_pages=1, max_pages=2),
+        panels=(), min_pages=1, max_pages=2, profiles=("office", "office-a4", "screen")),
 }
 
 
 @dataclass(frozen=True)
 class Profile:
+    """Where a document goes, and what its PDF must be like to get there."""
+
     name: str
     description: str
-    paper: str
-    width_in: float   # portrait width of the paper
+    paper: str          # CSS page size keyword
+    width_in: float     # portrait width of the paper
     height_in: float
+    bleed_in: float = 0.0   # artwork past the trim edge, for the print shop's cutter
+    marks: bool = False     # crop marks outside the trim and the bleed
+    cmyk: bool = False      # brand colours written as CMYK, CMYK output intent
+    pdf_variant: str | None = None
+    stylesheet: str | None = None
 
 
 PROFILES: dict[str, Profile] = {
-    "office": Profile("office", "US Letter for the office printer, no bleed, RGB",
-                      "Letter", 8.5, 11.0),
+    "press": Profile(
+        "press", "print shop: PDF/X-4, CMYK, 0.125 in bleed and crop marks",
+        "letter", 8.5, 11.0, bleed_in=0.125, marks=True, cmyk=True, pdf_variant="pdf/x-4"),
+    "office": Profile(
+        "office", "office printer: US Letter, no bleed, RGB", "letter", 8.5, 11.0),
+    "office-a4": Profile(
+        "office-a4", "office printer outside North America: A4, no bleed, RGB",
+        "A4", 210 / 25.4, 297 / 25.4),
+    "screen": Profile(
+        "screen", "email and website: tagged, accessible PDF/UA-1 with live links",
+        "letter", 8.5, 11.0, pdf_variant="pdf/ua-1", stylesheet="styles/profile-screen.css"),
 }
+PDFX_VARIANTS = {"x-4": "pdf/x-4", "x-1a": "pdf/x-1a"}
+
+# The press output intent. Ghostscript's SWOP profile (Debian's libgs-common,
+# installed by scripts/system-deps.sh) is AGPL-licensed, so it is read from the
+# system instead of being copied into this repository. A print shop's own
+# profile can be named instead.
+CMYK_PROFILE_ENV = "HANDOUTS_CMYK_PROFILE"
+DEFAULT_CMYK_PROFILE = "/usr/share/color/icc/ghostscript/default_cmyk.icc"
+
+
+def cmyk_profile() -> Path:
+    return Path(os.environ.get(CMYK_PROFILE_ENV) or DEFAULT_CMYK_PROFILE)
+
+# WeasyPrint draws crop marks in the CSS bleed area, from its outer edge halfway in.
+# A CSS bleed three times the real bleed puts the marks wholly outside the real bleed.
+MARKS_AREA_FACTOR = 3
+
+
+def css_bleed_in(profile: Profile) -> float:
+    return profile.bleed_in * MARKS_AREA_FACTOR if profile.marks else profile.bleed_in
+
 
 # Print shops want the panel that folds in narrower so the sheet closes flat.
 FOLD_IN_NARROWER_IN = 1 / 16

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import base64
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 
+from .colour import brand_cmyk, to_cmyk
 from .content import Brand
 from .errors import RenderError
-from .layouts import KINDS, trifold
+from .layouts import (CMYK_PROFILE_ENV, KINDS, Profile, cmyk_profile, css_bleed_in,
+                      trifold)
 from .markup import markdown_block, markdown_inline
 from .merge import Document
 
@@ -33,16 +35,21 @@ def _environment(templates: Path) -> jinja2.Environment:
 
 def render_html(document: Document, brand: Brand, root: Path) -> str:
     kind = KINDS[document.handout.kind]
+    profile = document.profile
     env = _environment(root / "templates")
     context = {
         "doc": document,
         "handout": document.handout,
         "variant": document.variant,
-        "profile": document.profile,
+        "profile": profile,
         "brand": brand,
         "kind": kind,
-        "trifold": trifold(document.profile) if kind.name == "brochure" else None,
-        "created": dt.datetime.combine(document.handout.revision, dt.time()),
+        "colours": css_colours(brand, profile),
+        "cmyk_profile_url": press_profile().as_uri() if profile.cmyk else None,
+        "trifold": trifold(profile) if kind.name == "brochure" else None,
+        "css_bleed": css_bleed_in(profile),
+        "qr_code": qr_data_url(brand.scheduling_url, profile.cmyk)
+        if kind.name == "brochure" else None,
     }
     try:
         return env.get_template(kind.template).render(context)
@@ -55,6 +62,36 @@ def render_html(document: Document, brand: Brand, root: Path) -> str:
                           "define the value or fix the name in the template") from None
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"templates/{exc.name}: template not found") from None
+
+
+def css_colours(brand: Brand, profile: Profile) -> dict[str, str]:
+    """CSS values for the brand colours: all CMYK on press (the brand's own values
+    where it gives them)."""
+    if not profile.cmyk:
+        return dict(brand.colours)
+    known = brand_cmyk(brand.colours, brand.colours_cmyk)
+    return {name: to_cmyk(value, known) for name, value in brand.colours.items()}
+
+
+def press_profile() -> Path:
+    path = cmyk_profile()
+    if not path.is_file():
+        raise RenderError(f"{path}: CMYK ICC profile for press PDFs not found; install "
+                          f"Debian's libgs-common (make build does) or set "
+                          f"{CMYK_PROFILE_ENV} to the print shop's profile")
+    return path
+
+
+@lru_cache(maxsize=8)
+def qr_data_url(url: str, cmyk: bool) -> str:
+    """A vector QR code, inline as a data: URL so nothing is written to disk."""
+    import segno
+
+    svg = segno.make(url, error="m").svg_inline(scale=4, border=0, dark="#000000",
+                                                 light=None)
+    if cmyk:
+        svg = to_cmyk(svg, {})  # black plate only
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
 def _template_line(exc: Exception, root: Path) -> str:

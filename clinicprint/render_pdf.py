@@ -6,27 +6,36 @@ actually rendered, so listing or validating content stays fast.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import hashlib
 import logging
+import os
+import re
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
+from .colour import brand_cmyk, to_cmyk
+from .content import Brand
 from .errors import RenderError
-from .layouts import KINDS
+from .layouts import INCH, KINDS, Profile, cmyk_profile
 from .merge import Document
 
 PANEL_END = "end-{}"      # sentinel after a panel's last line of content
 PANEL_LIMIT = "limit-{}"  # sentinel at the lowest point content may reach
 OVERFLOW_TOLERANCE_PX = 0.5
+CSS_PX_PER_INCH = 96
 
 
 @dataclass(frozen=True)
 class Rendered:
     pdf: bytes
     pages: int
+    warnings: tuple[str, ...] = ()
 
 
 def _fetcher_class():
@@ -35,25 +44,33 @@ def _fetcher_class():
     class ProjectFetcher(URLFetcher):
         """Serves files inside the project folder; refuses the network and everything else."""
 
-        def __init__(self, root: Path):
+        def __init__(self, root: Path, also: tuple[Path, ...] = (), recolour=None):
             super().__init__(fail_on_errors=True)
             self.root = root.resolve()
+            self.also = {path.resolve() for path in also}
+            self.recolour = recolour
             self.refused: list[str] = []
 
         def fetch(self, url, headers=None):
+            if url.startswith("data:"):
+                # Inline data reaches neither the file system nor the network.
+                return super().fetch(url, headers)
             try:
-                path = resolve_project_url(url, self.root)
+                path = resolve_project_url(url, self.root, self.also)
             except PermissionError as exc:
                 self.refused.append(str(exc))
                 raise
-            return URLFetcherResponse(url, body=path.read_bytes(),
-                                      headers={"Content-Type": _mime_type(path)})
+            body = path.read_bytes()
+            if self.recolour and path.suffix in (".css", ".svg"):
+                body = self.recolour(body.decode("utf-8")).encode("utf-8")
+            return URLFetcherResponse(url, body=body, headers={"Content-Type": _mime_type(path)})
 
     return ProjectFetcher
 
 
-def resolve_project_url(url: str, root: Path) -> Path:
-    """Map a file: URL to a file inside `root`, or raise PermissionError saying why."""
+def resolve_project_url(url: str, root: Path, also: set[Path] | tuple = ()) -> Path:
+    """Map a file: URL to a file inside `root` (or one of the named system files
+    in `also`, such as the press ICC profile), or raise PermissionError saying why."""
     parts = urlsplit(url)
     if parts.scheme != "file":
         raise PermissionError(f"refused to load '{url}': only files inside the project "
@@ -61,6 +78,8 @@ def resolve_project_url(url: str, root: Path) -> Path:
     if parts.netloc not in ("", "localhost"):
         raise PermissionError(f"refused to load '{url}': remote file hosts are not allowed")
     path = Path(unquote(parts.path)).resolve()
+    if path in also:
+        return path
     if not path.is_relative_to(root):
         raise PermissionError(f"refused to load '{url}': it is outside the project folder "
                               f"{root}")
@@ -105,30 +124,124 @@ def _weasyprint_warnings() -> Iterator[list[str]]:
         LOGGER.propagate = propagate
 
 
-def lay_out(html: str, document: Document, root: Path):
+def lay_out(html: str, document: Document, root: Path, brand: Brand):
     """Lay out the pages (WeasyPrint's Document) without writing a PDF yet."""
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
-    fetcher = _fetcher_class()(root)
+    also, recolour = (), None
+    if document.profile.cmyk:
+        known = brand_cmyk(brand.colours, brand.colours_cmyk)
+        also, recolour = (cmyk_profile(),), functools.partial(to_cmyk, known=known)
+        html = recolour(html)
+    fetcher = _fetcher_class()(root, also, recolour)
     try:
         return HTML(string=html, base_url=root.resolve().as_uri() + "/",
-                    url_fetcher=fetcher).render()
+                    url_fetcher=fetcher).render(**_pdf_options(document.profile))
     except FatalURLFetchingError:
         reason = fetcher.refused[-1] if fetcher.refused else "a resource failed to load"
         raise RenderError(f"{document.label}: {reason}") from None
 
 
-def render_pdf(html: str, document: Document, root: Path) -> Rendered:
-    with _weasyprint_warnings() as warnings:
-        laid_out = lay_out(html, document, root)
+def _pdf_options(profile: Profile) -> dict:
+    options = {"pdf_variant": profile.pdf_variant}
+    if profile.pdf_variant == "pdf/ua-1":
+        options["optimize_images"] = True  # screen PDFs travel by email
+    return options
+
+
+@contextmanager
+def _content_clock(document: Document) -> Iterator[None]:
+    """Tools that stamp the time (fontTools when it unpacks WOFF fonts) honour
+    SOURCE_DATE_EPOCH; default it to the revision date so equal content gives
+    equal bytes, whenever and wherever it is built."""
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    if saved is None:
+        revision = dt.datetime.combine(document.handout.revision, dt.time(),
+                                       tzinfo=dt.timezone.utc)
+        os.environ["SOURCE_DATE_EPOCH"] = str(int(revision.timestamp()))
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+
+
+def render_pdf(html: str, document: Document, root: Path, brand: Brand) -> Rendered:
+    identifier = _identifier(html)
+    with _weasyprint_warnings() as warnings, _content_clock(document):
+        laid_out = lay_out(html, document, root, brand)
         check_layout(laid_out, document, html)
-        pdf = laid_out.write_pdf(pdf_identifier=_identifier(html))
+        notes = low_resolution_images(laid_out, document) if document.profile.marks else []
+        pdf = laid_out.write_pdf(
+            pdf_identifier=identifier, finisher=_finisher(document.profile, identifier),
+            **_pdf_options(document.profile))
     if warnings:
         more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
         raise RenderError(f"{document.label}: WeasyPrint reported: "
                           f"{'; '.join(warnings[:3])}{more}")
-    return Rendered(pdf=pdf, pages=len(laid_out.pages))
+    return Rendered(pdf=pdf, pages=len(laid_out.pages), warnings=tuple(notes))
+
+
+def _finisher(profile: Profile, identifier: bytes):
+    """Last touches on the PDF objects before they are written."""
+
+    def finish(laid_out, pdf) -> None:
+        for obj in pdf.objects:
+            if isinstance(obj, dict) and obj.get("Type") == "/Page" and "TrimBox" in obj:
+                _set_bleed_box(obj, profile.bleed_in * INCH)
+            _stable_xmp_ids(obj, identifier)
+
+    return finish
+
+
+def _set_bleed_box(page: dict, bleed: float) -> None:
+    """WeasyPrint puts the BleedBox up to 10 pt past the trim; print shops want the
+    real bleed, and our CSS bleed is wider to make room for the crop marks."""
+    import pydyf
+
+    left, top, right, bottom = page["TrimBox"]
+    page["BleedBox"] = pydyf.Array([left - bleed, top - bleed, right + bleed, bottom + bleed])
+
+
+XMP_RANDOM_ID = re.compile(rb"(xmp\.(?:did|iid):)[0-9a-fA-F-]{36}")
+
+
+def _stable_xmp_ids(obj, identifier: bytes) -> None:
+    """PDF/X XMP carries a random document id; derive it from the content instead."""
+    chunks = getattr(obj, "stream", None)
+    if not isinstance(chunks, list) or not any(
+            isinstance(chunk, bytes) and b"xmp." in chunk for chunk in chunks):
+        return
+    stable = uuid.UUID(hex=identifier.decode()[:32]).hex.encode()
+    stable = b"-".join((stable[:8], stable[8:12], stable[12:16], stable[16:20], stable[20:]))
+    obj.stream = [XMP_RANDOM_ID.sub(lambda match: match[1] + stable, chunk)
+                  if isinstance(chunk, bytes) else chunk for chunk in chunks]
+
+
+MIN_PRINT_DPI = 300
+
+
+def low_resolution_images(laid_out, document: Document) -> list[str]:
+    """Raster images printed below 300 dpi look soft on press: warn, naming each one."""
+    notes = []
+    for page in laid_out.pages:
+        for box in _descendants(page._page_box):
+            image = getattr(box, "replacement", None)
+            if type(image).__name__ != "RasterImage" or not box.width:
+                continue  # vector art prints sharp at any size
+            dpi = image.width / (box.width / CSS_PX_PER_INCH)
+            if dpi < MIN_PRINT_DPI:
+                src = box.element.get("src", "?") if box.element is not None else "?"
+                notes.append(f"{document.label}: image '{src}' prints at {dpi:.0f} dpi; "
+                             f"supply one of at least {MIN_PRINT_DPI} dpi at that size")
+    return notes
+
+
+def _descendants(box):
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _descendants(child)
 
 
 def _identifier(html: str) -> bytes:

@@ -1,10 +1,13 @@
 #!/bin/sh
 # Debian packages the pipeline and its tests use: Pango and HarfBuzz-Subset
-# for WeasyPrint, qpdf to check PDF structure. Installs only what is missing, so it is quick on a ready machine.
+# for WeasyPrint, Ghostscript's CMYK ICC profile for press PDFs, qpdf to check
+# PDF structure. Installs only what is missing, so it is quick on a ready machine.
 set -eu
 missing=""
 command -v qpdf >/dev/null 2>&1 || missing="$missing qpdf"
 ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing="$missing libpango-1.0-0 libpangoft2-1.0-0"
+# The press profile's CMYK output intent (Ghostscript's SWOP ICC profile).
+[ -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || missing="$missing libgs-common"
 # WeasyPrint subsets fonts with HarfBuzz when it can (fontTools otherwise).
 ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || missing="$missing libharfbuzz-subset0"
 [ -z "$missing" ] && exit 0

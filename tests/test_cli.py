@@ -23,13 +23,14 @@ def test_list_shows_what_can_be_built() -> None:
     result = run_cli("list")
     assert result.exit_code == 0
     for name in ("vertebroplasty-brochure", "vertebroplasty-discharge", "general",
-                 "seniors-osteoporosis", "oncology", "office", "6 documents"):
+                 "seniors-osteoporosis", "oncology", "office", "office-a4", "press",
+                 "screen", "21 documents"):
         assert name in result.output
 
 
 def test_build_only_what_is_asked(project: Path) -> None:
     result = run_cli("build", "--handout", "vertebroplasty-discharge", "--variant", "oncology",
-                     "--variant", "general", project=project)
+                     "--variant", "general", "--profile", "office", project=project)
     assert result.exit_code == 0, result.output
     built = [p.relative_to(project / "output").as_posix() for p in pdfs_in(project / "output")]
     assert built == ["office/vertebroplasty-discharge/general.pdf",
@@ -40,8 +41,21 @@ def test_build_only_what_is_asked(project: Path) -> None:
 
 
 def test_a_later_partial_build_keeps_earlier_manifest_entries(project: Path) -> None:
-    assert run_cli("build", "--variant", "general", project=project).exit_code == 0
-    assert run_cli("build", "--variant", "oncology", project=project).exit_code == 0
+    assert run_cli("build", "--variant", "general", "--profile", "office",
+                   project=project).exit_code == 0
+    assert run_cli("build", "--variant", "oncology", "--profile", "screen",
+                   project=project).exit_code == 0
     manifest = json.loads((project / "output/manifest.json").read_text())["documents"]
-    assert {entry["variant"] for entry in manifest} == {"general", "oncology"}
+    assert {(entry["variant"], entry["profile"]) for entry in manifest} == {
+        ("general", "office"), ("oncology", "screen")}
     assert len(manifest) == 4
+
+
+def test_profile_selection_skips_handouts_not_made_in_it(project: Path) -> None:
+    result = run_cli("build", "--profile", "press", "--variant", "general", project=project)
+    assert result.exit_code == 0, result.output
+    assert [p.relative_to(project / "output").as_posix() for p in pdfs_in(project / "output")] \
+        == ["press/vertebroplasty-brochure/general.pdf"]
+    result = run_cli("build", "--profile", "press", "--handout", "vertebroplasty-discharge",
+                     project=project)
+    assert result.exit_code != 0 and "nothing to build" in result.output

@@ -18,7 +18,7 @@ from pdfread import fonts_of, page_sizes_in, squash, text_of, words_with_x
 
 PROJECT = load_project(ROOT)
 DOCUMENTS = plan(PROJECT)
-IDS = [f"{d.handout.id}-{d.variant.name}" for d in DOCUMENTS]
+IDS = [f"{d.profile.name}-{d.handout.id}-{d.variant.name}" for d in DOCUMENTS]
 SHIPPED_FONTS = ("Source-Sans-3", "Atkinson-Hyperlegible")
 
 
@@ -26,11 +26,14 @@ def pdf_path(built: Path, document: Document) -> Path:
     return built / document.relative_path
 
 
-def test_every_handout_and_variant_is_built(built: Path) -> None:
-    assert len(DOCUMENTS) == 6
+def test_every_handout_variant_and_profile_is_built(built: Path) -> None:
+    # brochure: 3 variants x 4 profiles; discharge: 3 variants x 3 profiles (no press)
+    assert len(DOCUMENTS) == 21
     manifest = json.loads((built / "manifest.json").read_text())["documents"]
     assert {(d["handout"], d["variant"], d["profile"]) for d in manifest} == {
-        (d.handout.id, d.variant.name, "office") for d in DOCUMENTS}
+        (d.handout.id, d.variant.name, d.profile.name) for d in DOCUMENTS}
+    assert not any(d["profile"] == "press" and d["handout"] == "vertebroplasty-discharge"
+                   for d in manifest)
     for entry in manifest:
         path = built / entry["path"]
         assert path.is_file()
@@ -38,14 +41,46 @@ def test_every_handout_and_variant_is_built(built: Path) -> None:
         assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("document", DOCUMENTS, ids=IDS)
-def test_page_count_and_size(built: Path, document: Document) -> None:
+PAPER = {"letter": (8.5, 11.0), "a4": (8.268, 11.693)}
+
+
+def expected_paper(document: Document) -> tuple[float, float]:
+    width, height = PAPER["a4" if document.profile.name == "office-a4" else "letter"]
+    return (height, width) if document.handout.kind == "brochure" else (width, height)
+
+
+@pytest.mark.parametrize("document", [d for d in DOCUMENTS if not d.profile.bleed_in],
+                         ids=[i for d, i in zip(DOCUMENTS, IDS) if not d.profile.bleed_in])
+def test_page_count_and_media_box(built: Path, document: Document) -> None:
     sizes = page_sizes_in(pdf_path(built, document))
     if document.handout.kind == "brochure":
-        assert sizes == [(11.0, 8.5), (11.0, 8.5)]  # Letter landscape, exactly two
+        assert len(sizes) == 2  # exactly two sides, landscape
     else:
         assert 1 <= len(sizes) <= 2
-        assert set(sizes) == {(8.5, 11.0)}  # Letter portrait
+    assert set(sizes) == {expected_paper(document)}
+
+
+@pytest.mark.parametrize("document", [d for d in DOCUMENTS if d.profile.name == "press"],
+                         ids=lambda d: d.variant.name)
+def test_press_boxes_bleed_and_marks(built: Path, document: Document) -> None:
+    for page in PdfReader(pdf_path(built, document)).pages:
+        trim = [float(v) for v in page.trimbox]
+        bleed = [float(v) for v in page.bleedbox]
+        media = [float(v) for v in page.mediabox]
+        assert trim[2] - trim[0] == pytest.approx(11 * 72)  # finished size 11 x 8.5 in
+        assert trim[3] - trim[1] == pytest.approx(8.5 * 72)
+        assert bleed == pytest.approx([trim[0] - 9, trim[1] - 9, trim[2] + 9, trim[3] + 9])
+        # Room outside the bleed for the crop marks.
+        assert media[0] <= bleed[0] - 9 and media[1] <= bleed[1] - 9
+        assert media[2] >= bleed[2] + 9 and media[3] >= bleed[3] + 9
+
+
+def test_page_count_is_the_same_in_every_profile(built: Path) -> None:
+    counts: dict[tuple[str, str], set[int]] = {}
+    for document in DOCUMENTS:
+        pages = len(PdfReader(pdf_path(built, document)).pages)
+        counts.setdefault((document.handout.id, document.variant.name), set()).add(pages)
+    assert all(len(pages) == 1 for pages in counts.values()), counts
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=IDS)
@@ -65,7 +100,7 @@ def test_text_has_own_variant_content_only(built: Path, document: Document) -> N
     text = text_of(pdf_path(built, document))
     for section in document.sections:
         assert squash(section.title) in text, f"missing section '{section.title}'"
-    others = [plan(PROJECT, [document.handout.id], [name])[0]
+    others = [plan(PROJECT, [document.handout.id], [name], [document.profile.name])[0]
               for name in document.handout.variants if name != document.variant.name]
     own = {section.title for section in document.sections}
     for other in others:

@@ -84,7 +84,7 @@ def test_unknown_variant_or_handout_on_the_command_line(project: Path) -> None:
 def test_template_referring_to_an_undefined_value(project: Path) -> None:
     edit(project / "templates/discharge.html", "<h1>{{ doc.title }}</h1>",
          "<h1>{{ doc.title }} {{ brand.fax_number }}</h1>")
-    result = build(project)
+    result = build(project, "--profile", "office")
     assert_clean_failure(result, "templates/discharge.html:", "fax_number",
                          "vertebroplasty-discharge [general, office]")
     # The brochures do not use that template, so they are still built.
@@ -94,9 +94,10 @@ def test_template_referring_to_an_undefined_value(project: Path) -> None:
 
 
 def test_a_failed_document_does_not_leave_its_old_pdf(project: Path) -> None:
-    assert build(project, "--handout", "vertebroplasty-discharge").exit_code == 0
+    assert build(project, "--handout", "vertebroplasty-discharge", "--profile",
+                 "office").exit_code == 0
     edit(project / "templates/discharge.html", "{{ doc.title }}", "{{ doc.nothing }}")
-    result = build(project, "--handout", "vertebroplasty-discharge")
+    result = build(project, "--handout", "vertebroplasty-discharge", "--profile", "office")
     assert_clean_failure(result, "nothing")
     assert pdfs_in(project / "output") == []
     assert "vertebroplasty-discharge" not in (project / "output/manifest.json").read_text()
@@ -106,7 +107,7 @@ def test_brochure_overflow_names_handout_variant_and_panel(project: Path) -> Non
     long_text = "Bone cement makes the broken bone strong again. " * 40
     edit(project / BROCHURE, "    title: Who is it for?\n",
          f"    title: Who is it for?\n    items: [{long_text}]\n")
-    result = build(project, "--variant", "general")
+    result = build(project, "--variant", "general", "--profile", "office")
     assert_clean_failure(result, "vertebroplasty-brochure [general, office]",
                          "panel 'inside-right' overflows")
     assert not (project / "output/office/vertebroplasty-brochure/general.pdf").exists()
@@ -116,7 +117,8 @@ def test_discharge_longer_than_two_pages_fails(project: Path) -> None:
     many = "\n".join(f"      - Extra instruction number {n} to read." for n in range(60))
     edit(project / DISCHARGE, "      - Keep the spot clean and dry.\n",
          f"      - Keep the spot clean and dry.\n{many}\n")
-    result = build(project, "--variant", "general", "--handout", "vertebroplasty-discharge")
+    result = build(project, "--variant", "general", "--handout", "vertebroplasty-discharge",
+                   "--profile", "office")
     assert_clean_failure(result, "vertebroplasty-discharge [general, office]",
                          "more than the 2 allowed", "section '")
     assert_nothing_written(project)
@@ -124,7 +126,8 @@ def test_discharge_longer_than_two_pages_fails(project: Path) -> None:
 
 def test_a_word_too_wide_for_its_panel_fails(project: Path) -> None:
     edit(project / BROCHURE, "title: Vertebroplasty\n", "title: Percutaneousvertebroplasty\n")
-    result = build(project, "--variant", "general", "--handout", "vertebroplasty-brochure")
+    result = build(project, "--variant", "general", "--handout", "vertebroplasty-brochure",
+                   "--profile", "office")
     assert_clean_failure(result, "'Percutaneousvertebroplasty' is", "too wide for panel 'cover'")
 
 
@@ -132,7 +135,7 @@ def test_raw_html_in_content_is_printed_as_text(project: Path) -> None:
     edit(project / DISCHARGE, "Keep this sheet where you can find it.",
          "Keep this <b>sheet</b> <img src=x onerror=alert(1)> safe.")
     assert build(project, "--variant", "general", "--handout",
-                 "vertebroplasty-discharge").exit_code == 0
+                 "vertebroplasty-discharge", "--profile", "office").exit_code == 0
     text = text_of(project / "output/office/vertebroplasty-discharge/general.pdf")
     assert "Keep this <b>sheet</b> <img src=x onerror=alert(1)> safe." in text
 
@@ -147,7 +150,8 @@ def test_content_cannot_point_outside_the_project(project: Path) -> None:
 def test_template_loading_a_file_outside_the_project_is_refused(project: Path) -> None:
     edit(project / "templates/discharge.html", "{{ m.logo() }}",
          '<img src="file:///etc/hostname" alt="x">')
-    result = build(project, "--handout", "vertebroplasty-discharge", "--variant", "general")
+    result = build(project, "--handout", "vertebroplasty-discharge", "--variant", "general",
+                   "--profile", "office")
     assert_clean_failure(result, "refused to load 'file:///etc/hostname'",
                          "outside the project")
     assert_nothing_written(project)
@@ -156,7 +160,8 @@ def test_template_loading_a_file_outside_the_project_is_refused(project: Path) -
 def test_template_loading_from_the_network_is_refused(project: Path) -> None:
     edit(project / "templates/base.html", '<link rel="stylesheet" href="styles/fonts.css">',
          '<link rel="stylesheet" href="https://fonts.example.com/x.css">')
-    result = build(project, "--handout", "vertebroplasty-discharge", "--variant", "general")
+    result = build(project, "--handout", "vertebroplasty-discharge", "--variant", "general",
+                   "--profile", "office")
     assert_clean_failure(result, "refused to load 'https://fonts.example.com/x.css'",
                          "no network")
     assert_nothing_written(project)
@@ -197,7 +202,8 @@ def test_a_panel_a_little_too_full_reports_by_how_much(project: Path) -> None:
     extra = ", ".join(f"Extra point {n} about healing" for n in range(11))
     edit(project / BROCHURE, "    title: Who is it for?\n",
          f"    title: Who is it for?\n    items: [{extra}]\n")
-    result = build(project, "--variant", "general", "--handout", "vertebroplasty-brochure")
+    result = build(project, "--variant", "general", "--handout", "vertebroplasty-brochure",
+                   "--profile", "office")
     assert_clean_failure(result, "vertebroplasty-brochure [general, office]: panel "
                          "'inside-right' overflows by ")
     assert " pt; shorten its sections" in result.output

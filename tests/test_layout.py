@@ -45,7 +45,7 @@ def test_fold_in_panel_is_narrower_by_a_sixteenth_to_an_eighth() -> None:
 def test_rendered_panels_have_the_planned_widths(variant: str) -> None:
     """Measured in WeasyPrint's layout, not taken from the CSS."""
     document = plan(PROJECT, ["vertebroplasty-brochure"], [variant])[0]
-    pages = lay_out(render_html(document, PROJECT.brand, ROOT), document, ROOT).pages
+    pages = lay_out(render_html(document, PROJECT.brand, ROOT), document, ROOT, PROJECT.brand).pages
     widths = {}
     for page in pages:
         for name, (x1, _, x2, _) in page.anchors.items():
