@@ -43,27 +43,85 @@ def cli(ctx: click.Context, project: Path) -> None:
               help="PDF/X version of press PDFs; choose x-1a only if the print shop asks.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Output folder.  [default: output/ in the project]")
+@click.option("--no-gates", is_flag=True,
+              help="Write documents even if they fail the quality gates (not for patients).")
+@click.option("--allow-expired", is_flag=True,
+              help="Build handouts whose medical review has expired (loudly).")
 @click.pass_context
 def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ...],
-          profiles: tuple[str, ...], pdfx: str, output: Path | None) -> None:
+          profiles: tuple[str, ...], pdfx: str, output: Path | None, no_gates: bool,
+          allow_expired: bool) -> None:
     """Render every handout x variant x profile to output/<profile>/<handout>/<variant>.pdf.
 
     Each handout is built in the profiles it is made in (see `list`)."""
+    from clinicprint.build import GateOptions
     from clinicprint.build import build as run_build
 
     root = _root(ctx)
+    if no_gates:
+        _warn("quality gates are OFF (--no-gates): these PDFs are not checked for "
+              "reading level, print size, contrast, required sections or review date")
     output = (output or root / "output").resolve()
 
     def report(document, error):
         mark = click.style("FAIL", fg="red") if error else click.style("ok", fg="green")
         click.echo(f"{mark:>4}  {document.relative_path}", err=bool(error))
 
-    result = run_build(root, output, handouts, variants, profiles, pdfx, report=report)
+    gates = GateOptions(enabled=not no_gates, allow_expired=allow_expired)
+    result = run_build(root, output, handouts, variants, profiles, pdfx, gates, report=report)
     for warning in result.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        _warn(warning)
     click.echo(f"{len(result.built)} built, {len(result.failures)} failed -> {output}")
     if result.failures:
         raise PipelineError("\n".join(result.failures))
+
+
+@cli.command("check")
+@click.option("--handout", "handouts", multiple=True, metavar="NAME",
+              help="Check only this handout (repeatable).")
+@click.option("--variant", "variants", multiple=True, metavar="NAME",
+              help="Check only this audience variant (repeatable).")
+@click.option("--allow-expired", is_flag=True,
+              help="Report an expired medical review as a warning, not a failure.")
+@click.pass_context
+def check_(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ...],
+           allow_expired: bool) -> None:
+    """Run the quality gates on every handout x variant and print a table.
+
+    Gates: reading grade, smallest body and footer text in the PDF, lowest text
+    contrast, required sections, medical review date, plain words. Exits 1 if any
+    gate fails; writes nothing.
+    """
+    from clinicprint.build import GateOptions, check
+
+    result = check(_root(ctx), handouts, variants, GateOptions(allow_expired=allow_expired))
+    click.echo(_gate_table(result.reports))
+    for warning in result.warnings:
+        _warn(warning)
+    if result.failures:
+        raise PipelineError("\n".join(result.failures))
+    click.echo(f"All quality gates passed for {len(result.reports)} documents.")
+
+
+def _gate_table(reports) -> str:
+    header = ("handout", "variant", "grade", "body pt", "footer pt", "contrast", "missing",
+              "review", "result")
+    rows = [header]
+    for r in reports:
+        rows.append((r.document.handout.id, r.document.variant.name,
+                     f"{r.grade:.1f} / {r.document.variant.reading_grade_max:g}",
+                     f"{r.smallest_body[0]:g}" if r.smallest_body else "-",
+                     f"{r.smallest_footer[0]:g}" if r.smallest_footer else "-",
+                     f"{r.lowest_contrast[0]:.1f}:1" if r.lowest_contrast else "-",
+                     ", ".join(r.missing) or "none", r.review,
+                     "pass" if r.passed else "FAIL"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in rows)
+
+
+def _warn(message: str) -> None:
+    click.echo(click.style("Warning: ", fg="yellow") + message, err=True)
 
 
 @cli.command("list")

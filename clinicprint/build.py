@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 from .content import Project, load_project
 from .errors import PipelineError
+from .gates import GateReport, run_gates
 from .layouts import PDFX_VARIANTS, PROFILES, Profile
 from .merge import Document, merge_variant
 from .output import ManifestEntry, sha256, update_manifest, write_atomic
@@ -22,6 +24,14 @@ class BuildResult:
     built: list[ManifestEntry] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    reports: list[GateReport] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    enabled: bool = True
+    allow_expired: bool = False
+    today: dt.date = field(default_factory=dt.date.today)
 
 
 def plan(project: Project, handouts: Iterable[str] = (), variants: Iterable[str] = (),
@@ -58,13 +68,19 @@ def _selected(what: str, asked: list[str], known: dict) -> list[str]:
     return asked or list(known)
 
 
-def render_document(document: Document, project: Project) -> Rendered:
+def render_document(document: Document, project: Project,
+                    gates: GateOptions = GateOptions()) -> tuple[Rendered, GateReport | None]:
+    """Render one document and, unless switched off, hold it to the quality gates."""
     html = render_html(document, project.brand, project.root)
-    return render_pdf(html, document, project.root, project.brand)
+    rendered = render_pdf(html, document, project.root, project.brand)
+    if not gates.enabled:
+        return rendered, None
+    return rendered, run_gates(document, project, html, rendered.layout, rendered.pdf,
+                               gates.today, gates.allow_expired)
 
 
 def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iterable[str] = (),
-          profiles: Iterable[str] = (), pdfx: str = "x-4",
+          profiles: Iterable[str] = (), pdfx: str = "x-4", gates: GateOptions = GateOptions(),
           report: Callable[[Document, str | None], None] = lambda doc, error: None,
           ) -> BuildResult:
     """Render the selected documents; one failure does not stop the others."""
@@ -72,19 +88,48 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
     documents = plan(project, handouts, variants, profiles, pdfx)
     result = BuildResult()
     for document in documents:
-        try:
-            rendered = render_document(document, project)
-        except PipelineError as exc:
-            # An old PDF would look current while its content no longer builds.
+        problems = _render_into(result, document, project, output, gates)
+        if problems:
+            # An old PDF would look current while its content no longer passes.
             (output / document.relative_path).unlink(missing_ok=True)
-            result.failures.append(exc.message)
-            report(document, exc.message)
-            continue
-        write_atomic(output / document.relative_path, rendered.pdf)
-        result.built.append(_entry(document, rendered))
-        result.warnings.extend(rendered.warnings)
-        report(document, None)
+            result.failures.extend(problems)
+        report(document, "; ".join(problems) or None)
     update_manifest(output, result.built)
+    return result
+
+
+def _render_into(result: BuildResult, document: Document, project: Project, output: Path,
+                 gates: GateOptions) -> list[str]:
+    """Render, gate and write one document; return its problems (none when written)."""
+    try:
+        rendered, gate_report = render_document(document, project, gates)
+    except PipelineError as exc:
+        return [exc.message]
+    result.warnings.extend(rendered.warnings)
+    if gate_report is not None:
+        result.reports.append(gate_report)
+        result.warnings.extend(gate_report.warnings)
+        if not gate_report.passed:
+            return gate_report.failures
+    write_atomic(output / document.relative_path, rendered.pdf)
+    result.built.append(_entry(document, rendered))
+    return []
+
+
+def check(root: Path, handouts: Iterable[str] = (), variants: Iterable[str] = (),
+          gates: GateOptions = GateOptions()) -> BuildResult:
+    """Run every gate on every handout x variant (office profile), writing nothing."""
+    project = load_project(root)
+    result = BuildResult()
+    for document in plan(project, handouts, variants, ["office"]):
+        try:
+            _, gate_report = render_document(document, project, gates)
+        except PipelineError as exc:
+            result.failures.append(exc.message)
+            continue
+        result.reports.append(gate_report)
+        result.failures.extend(gate_report.failures)
+        result.warnings.extend(gate_report.warnings)
     return result
 
 

@@ -57,6 +57,13 @@ class Override:
 
 
 @dataclass(frozen=True)
+class Review:
+    approved_by: str
+    approved_on: dt.date
+    next_review: dt.date
+
+
+@dataclass(frozen=True)
 class Handout:
     id: str
     kind: str
@@ -70,6 +77,8 @@ class Handout:
     profiles: tuple[str, ...]
     sections: tuple[Section, ...]
     overrides: dict[str, Override]
+    review: Review
+    allowed_terms: tuple[str, ...]
     path: Path
 
 
@@ -79,6 +88,10 @@ class Variant:
     label: str
     description: str
     stylesheet: str
+    reading_grade_max: float
+    min_body_pt: float
+    min_footer_pt: float
+    min_contrast: float
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,7 @@ class Project:
     brand: Brand
     variants: dict[str, Variant]
     handouts: dict[str, Handout]
+    plain_words: dict[str, str]
 
 
 # --- brand ---------------------------------------------------------------
@@ -166,6 +180,7 @@ def _cmyk(check: Checker, value: Any, path: str, line: int) -> tuple:
 # --- variants ------------------------------------------------------------
 
 VARIANT_KEYS = {"label", "description", "stylesheet"}
+VARIANT_TARGETS = {"reading_grade_max", "min_body_pt", "min_footer_pt", "min_contrast"}
 
 
 def _load_variants(root: Path, problems: list[str]) -> dict[str, Variant]:
@@ -183,8 +198,9 @@ def _load_variants(root: Path, problems: list[str]) -> dict[str, Variant]:
             entry = check.mapping(entry, path, entries.line_of(name))
             if entry is None:
                 continue
-            check.keys(entry, path, VARIANT_KEYS, set())
+            check.keys(entry, path, VARIANT_KEYS | VARIANT_TARGETS, set())
             values = {key: check.text(entry, key, path) for key in VARIANT_KEYS}
+            values.update({key: check.number(entry, key, path) for key in VARIANT_TARGETS})
             _must_exist(check, root, entry, "stylesheet", path, values["stylesheet"])
             variants[str(name)] = Variant(name=str(name), **values)
         if entries is not None and not entries:
@@ -195,8 +211,9 @@ def _load_variants(root: Path, problems: list[str]) -> dict[str, Variant]:
 
 # --- handouts ------------------------------------------------------------
 
-HANDOUT_REQUIRED = {"kind", "title", "document_code", "revision", "sections"}
-HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "profiles", "overrides"}
+HANDOUT_REQUIRED = {"kind", "title", "document_code", "revision", "review", "sections"}
+HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "profiles", "overrides",
+                    "allowed_terms"}
 SECTION_REQUIRED = {"id", "title"}
 SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel"}
 OVERRIDE_KEYS = OVERRIDABLE | {"replace", "add", "remove"}
@@ -236,9 +253,25 @@ class _HandoutReader:
             profiles=self._profile_names(data, kind),
             sections=tuple(sections),
             overrides=self._overrides(data, {s.id for s in sections}),
+            review=self._review(data),
+            allowed_terms=tuple(term.lower() for term in
+                                self.check.text_list(data, "allowed_terms", "")),
             path=self.path,
         )
         return handout
+
+    def _review(self, data: LineDict) -> Review:
+        """Who approved the medical content, when, and when it must be looked at again."""
+        review = self.check.mapping(data.get("review"), "review", data.line_of("review"))
+        if review is None:
+            return Review("", dt.date.min, dt.date.min)
+        self.check.keys(review, "review", {"approved_by", "approved_on", "next_review"}, set())
+        approved_on = self.check.date(review, "approved_on", "review") or dt.date.min
+        next_review = self.check.date(review, "next_review", "review") or dt.date.min
+        if dt.date.min < next_review <= approved_on:
+            self.check.problem("review.next_review", "must come after approved_on",
+                               review.line_of("next_review"))
+        return Review(self.check.text(review, "approved_by", "review"), approved_on, next_review)
 
     def _document_code(self, data: LineDict) -> str:
         code = self.check.text(data, "document_code", "")
@@ -457,9 +490,23 @@ def load_project(root: Path) -> Project:
             reader.post_validate(handout)
             handouts[handout.id] = handout
         problems += reader.check.problems
+    plain_words = _guarded(problems, _load_plain_words, root, problems) or {}
     if problems or brand is None:
         raise ContentError(problems or ["brand.yaml: could not be loaded"])
-    return Project(root=root, brand=brand, variants=variants, handouts=handouts)
+    return Project(root=root, brand=brand, variants=variants, handouts=handouts,
+                   plain_words=plain_words)
+
+
+def _load_plain_words(root: Path, problems: list[str]) -> dict[str, str]:
+    check = Checker("plain-words.yaml")
+    data = check.mapping(load_yaml(root / "plain-words.yaml", "plain-words.yaml"), "", 1)
+    terms = {}
+    if data is not None:
+        check.keys(data, "", {"terms"}, set())
+        entries = check.mapping(data.get("terms"), "terms", data.line_of("terms")) or {}
+        terms = {str(term).lower(): check.text(entries, term, "terms") for term in entries}
+    problems += check.problems
+    return terms
 
 
 def _guarded(problems: list[str], load, *args):

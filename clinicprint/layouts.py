@@ -22,6 +22,7 @@ class Kind:
     min_pages: int
     max_pages: int
     profiles: tuple[str, ...]  # the print profiles a handout of this kind is made in
+    required_sections: tuple[str, ...] = ()  # section ids or types every variant keeps
 
 
 KINDS: dict[str, Kind] = {
@@ -32,7 +33,8 @@ KINDS: dict[str, Kind] = {
         min_pages=2, max_pages=2, profiles=("press", "office", "office-a4", "screen")),
     "discharge": Kind(
         name="discharge", template="discharge.html", stylesheet="styles/discharge.css",
-        panels=(), min_pages=1, max_pages=2, profiles=("office", "office-a4", "screen")),
+        panels=(), min_pages=1, max_pages=2, profiles=("office", "office-a4", "screen"),
+        required_sections=("call-clinic", "call-911", "follow-up", "contacts")),
 }
 
 

@@ -36,6 +36,7 @@ class Rendered:
     pdf: bytes
     pages: int
     warnings: tuple[str, ...] = ()
+    layout: object = None  # WeasyPrint's laid-out Document, for the quality gates
 
 
 def _fetcher_class():
@@ -180,7 +181,7 @@ def render_pdf(html: str, document: Document, root: Path, brand: Brand) -> Rende
         more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
         raise RenderError(f"{document.label}: WeasyPrint reported: "
                           f"{'; '.join(warnings[:3])}{more}")
-    return Rendered(pdf=pdf, pages=len(laid_out.pages), warnings=tuple(notes))
+    return Rendered(pdf=pdf, pages=len(laid_out.pages), warnings=tuple(notes), layout=laid_out)
 
 
 def _finisher(profile: Profile, identifier: bytes):

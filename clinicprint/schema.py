@@ -53,6 +53,15 @@ class Checker:
             return default
         return value.strip()
 
+    def number(self, data: LineDict, key: str, path: str) -> float:
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            if key in data:
+                self.problem(_join(path, key), f"must be a positive number, not {_kind(value)}",
+                             data.line_of(key))
+            return 0.0
+        return float(value)
+
     def slug(self, data: LineDict, key: str, path: str) -> str:
         value = self.text(data, key, path)
         if value and not SLUG.match(value):

@@ -14,7 +14,8 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline import cli  # noqa: E402
 
-PROJECT_FILES = ("brand.yaml", "variants.yaml", "handouts", "templates", "styles", "assets")
+PROJECT_FILES = ("brand.yaml", "variants.yaml", "plain-words.yaml", "handouts", "templates",
+                 "styles", "assets")
 
 
 def run_cli(*args: str, project: Path | None = None) -> Result:

@@ -37,8 +37,9 @@ def test_malformed_yaml_names_file_and_line(project: Path) -> None:
 
 def test_unknown_key_is_named_with_its_path_and_line(project: Path) -> None:
     edit(project / BROCHURE, "  - id: questions\n", "  - id: questions\n    colour: red\n")
+    line = (project / BROCHURE).read_text().splitlines().index("    colour: red") + 1
     result = build(project)
-    assert_clean_failure(result, f"{BROCHURE}:17: sections[0].colour: unknown key")
+    assert_clean_failure(result, f"{BROCHURE}:{line}: sections[0].colour: unknown key")
     assert_nothing_written(project)
 
 

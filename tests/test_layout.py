@@ -81,7 +81,7 @@ def test_brochure_illustration_is_larger_and_simpler_for_seniors() -> None:
     simple = (ROOT / "assets/images/vertebroplasty-simple.svg").read_text()
     detailed = (ROOT / "assets/images/vertebroplasty-side-view.svg").read_text()
     assert simple.count("<text") < detailed.count("<text")  # fewer labels
-    assert 'font-size="17"' in simple and 'font-size="12.5"' in detailed  # larger type
+    assert 'font-size="19"' in simple and 'font-size="16"' in detailed  # larger type
 
 
 def test_discharge_call_lists_have_distinct_icons() -> None:

@@ -1,0 +1,278 @@
+"""Quality gates for patient materials, measured on the real document.
+
+Reading level, print size, contrast, required sections, medical review and
+plain words. Each gate reads what the patient will get: the prose of the
+rendered HTML, font sizes from the PDF itself, colours from the laid-out boxes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from .content import Project
+from .layouts import KINDS
+from .merge import Document
+
+REVIEW_WARNING_DAYS = 30
+FOOTER_STRIP_PT = 0.75 * 72  # text this close to the bottom edge is footer text
+# Text outside the reading flow: contact details, labels, footers.
+NOT_PROSE = {"contact-list", "write-in", "running-footer", "panel-footer", "call-number",
+             "contact-web", "masthead__clinic", "cover-brand", "clinic-name", "schedule",
+             "cover-tagline"}
+
+
+@dataclass
+class GateReport:
+    document: Document
+    grade: float | None = None
+    smallest_body: tuple[float, str] | None = None
+    smallest_footer: tuple[float, str] | None = None
+    lowest_contrast: tuple[float, str] | None = None
+    missing: list[str] = field(default_factory=list)
+    review: str = ""
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def fail(self, message: str) -> None:
+        self.failures.append(f"{self.document.label}: {message}")
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(f"{self.document.label}: {message}")
+
+
+def run_gates(document: Document, project: Project, html: str, laid_out, pdf: bytes,
+              today: dt.date, allow_expired: bool = False) -> GateReport:
+    report = GateReport(document)
+    _reading_level(report, html)
+    _print_size(report, pdf)
+    _contrast(report, laid_out)
+    _required_sections(report, project, pdf)
+    _medical_review(report, today, allow_expired)
+    _plain_words(report, project)
+    return report
+
+
+# --- 1. reading level ------------------------------------------------------
+
+class _Prose(HTMLParser):
+    """Collects the sentences of paragraphs and list items, skipping labels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[tuple[str, bool]] = []
+        self.blocks: list[list[str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("img", "br", "meta", "link"):
+            return
+        classes = set((dict(attrs).get("class") or "").split())
+        skip = bool(classes & NOT_PROSE) or tag in ("head", "h1", "h2", "h3", "figcaption")
+        self.stack.append((tag, skip or (self.stack[-1][1] if self.stack else False)))
+        if tag in ("p", "li") and not self.stack[-1][1]:
+            self.blocks.append([])
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+
+    def handle_data(self, data):
+        if self.stack and not self.stack[-1][1] and self.blocks:
+            self.blocks[-1].append(data)
+
+
+def prose_of(html: str) -> str:
+    parser = _Prose()
+    parser.feed(html)
+    sentences = []
+    for block in parser.blocks:
+        text = re.sub(r"\s+", " ", "".join(block)).strip()
+        if text:
+            # A list item is read as a sentence even without a full stop.
+            sentences.append(text if text[-1] in ".?!:" else text + ".")
+    return " ".join(sentences)
+
+
+def _reading_level(report: GateReport, html: str) -> None:
+    import textstat
+
+    prose = prose_of(html)
+    report.grade = round(textstat.flesch_kincaid_grade(prose), 1) if prose else 0.0
+    target = report.document.variant.reading_grade_max
+    if report.grade > target:
+        report.fail(f"reading grade {report.grade} is above the target {target:g} for "
+                    f"{report.document.variant.name}; use shorter sentences and words")
+
+
+# --- 2. print size ---------------------------------------------------------
+
+def text_sizes(pdf: bytes) -> list[tuple[float, float, str]]:
+    """(size in pt, height above the trim bottom in pt, text) of every run of text.
+
+    pdfminer applies the full transformation, including the matrices of form
+    XObjects, so text inside SVG artwork is measured at its printed size too."""
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTChar
+
+    runs: list[tuple[float, float, str]] = []
+    for page in extract_pages(io.BytesIO(pdf)):
+        bottom = page.bbox[1] + _trim_offset(page)
+        last = None
+        for char in _chars(page, LTChar):
+            key = (round(char.size, 2), round(char.y0 - bottom, 1))
+            if last == key:
+                runs[-1] = (runs[-1][0], runs[-1][1], runs[-1][2] + char.get_text())
+            else:
+                runs.append((*key, char.get_text()))
+            last = key
+    return [(size, height, text.strip()) for size, height, text in runs if text.strip()]
+
+
+def _chars(item, kind):
+    if isinstance(item, kind):
+        yield item
+    for child in getattr(item, "_objs", None) or ():
+        yield from _chars(child, kind)
+
+
+def _trim_offset(page) -> float:
+    """Press pages have bleed and marks around the trim; measure from the trim edge."""
+    attrs = getattr(page, "attrs", None) or {}
+    trim = attrs.get("TrimBox")
+    return float(trim[1]) - page.bbox[1] if trim else 0.0
+
+
+def _print_size(report: GateReport, pdf: bytes) -> None:
+    variant = report.document.variant
+    body, footer = [], []
+    for size, height, text in text_sizes(pdf):
+        (footer if height < FOOTER_STRIP_PT else body).append((size, text))
+    report.smallest_body = min(body, default=None)
+    report.smallest_footer = min(footer, default=None)
+    for found, minimum, what in ((report.smallest_body, variant.min_body_pt, "body text"),
+                                 (report.smallest_footer, variant.min_footer_pt, "footer")):
+        if found and found[0] < minimum - 0.05:
+            report.fail(f"{what} '{found[1][:40]}' is {found[0]:g} pt, below the "
+                        f"{minimum:g} pt minimum for {variant.name}; make it larger")
+
+
+# --- 3. contrast -----------------------------------------------------------
+
+def _srgb(colour) -> tuple[float, float, float] | None:
+    if colour is None or colour.alpha == 0:
+        return None
+    if colour.space == "device-cmyk":
+        c, m, y, k = colour.coordinates
+        return ((1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k))
+    return tuple(colour.to("srgb").coordinates)
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    linear = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(first, second) -> float:
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def text_contrasts(laid_out) -> list[tuple[float, str]]:
+    """WCAG 2 contrast of every text box against the nearest background behind it."""
+    found: list[tuple[float, str]] = []
+
+    def walk(box, background):
+        own = _srgb(box.style["background_color"]) if hasattr(box, "style") else None
+        background = own or background
+        text = getattr(box, "text", "")
+        if text.strip():
+            found.append((contrast_ratio(_srgb(box.style["color"]), background),
+                          text.strip()))
+        for child in getattr(box, "children", ()):
+            walk(child, background)
+
+    for page in laid_out.pages:
+        # WeasyPrint exposes no public box tree; `_page_box` has been stable for years.
+        walk(page._page_box, (1.0, 1.0, 1.0))
+    return found
+
+
+def _contrast(report: GateReport, laid_out) -> None:
+    contrasts = text_contrasts(laid_out)
+    report.lowest_contrast = min(contrasts, default=None)
+    minimum = report.document.variant.min_contrast
+    if report.lowest_contrast and report.lowest_contrast[0] < minimum:
+        ratio, text = report.lowest_contrast
+        report.fail(f"text '{text[:40]}' has contrast {ratio:.1f}:1, below {minimum:g}:1; "
+                    "use a darker text colour or a lighter background")
+
+
+# --- 4. required sections --------------------------------------------------
+
+def _required_sections(report: GateReport, project: Project, pdf: bytes) -> None:
+    from pypdf import PdfReader
+
+    document = report.document
+    present = {s.id for s in document.sections} | {s.type for s in document.sections}
+    report.missing = [name for name in KINDS[document.handout.kind].required_sections
+                      if name not in present]
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    if project.brand.phone not in text:
+        report.missing.append("clinic contact")
+    if document.handout.document_code not in text:
+        report.missing.append("document code")
+    for name in report.missing:
+        report.fail(f"required section '{name}' is missing; restore it in "
+                    f"{document.handout.path.name}")
+
+
+# --- 5. medical review -----------------------------------------------------
+
+def _medical_review(report: GateReport, today: dt.date, allow_expired: bool) -> None:
+    review = report.document.handout.review
+    days = (review.next_review - today).days
+    report.review = f"due {review.next_review.isoformat()}"
+    if days < 0:
+        report.review = f"EXPIRED {review.next_review.isoformat()}"
+        message = (f"medical review expired on {review.next_review.isoformat()} (approved "
+                   f"by {review.approved_by}); have it reviewed and update review: in "
+                   f"{report.document.handout.path.name}")
+        if allow_expired:
+            report.warn(f"{message} [allowed by --allow-expired]")
+        else:
+            report.fail(message)
+    elif days <= REVIEW_WARNING_DAYS:
+        report.review = f"due in {days} days"
+        report.warn(f"medical review is due on {review.next_review.isoformat()}, in "
+                    f"{days} days")
+
+
+# --- 6. plain words --------------------------------------------------------
+
+def _section_texts(document: Document):
+    yield "title", " ".join((document.title, document.subtitle, document.summary))
+    for section in document.sections:
+        parts = [section.title, section.body, *section.items]
+        if section.figure:
+            parts += [section.figure.alt, section.figure.caption]
+        yield f"section '{section.id}'", " ".join(parts)
+
+
+def _plain_words(report: GateReport, project: Project) -> None:
+    document = report.document
+    allowed = set(document.handout.allowed_terms)
+    for where, text in _section_texts(document):
+        for term, plain in project.plain_words.items():
+            if term in allowed:
+                continue
+            if re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.IGNORECASE):
+                report.fail(f"'{term}' in {where}: say \"{plain}\" instead, or explain it "
+                            f"and add it to allowed_terms in {document.handout.path.name}")
