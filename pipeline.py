@@ -76,6 +76,47 @@ def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ..
         raise PipelineError("\n".join(result.failures))
 
 
+@cli.command()
+@click.option("--variant", default="general", show_default=True, metavar="NAME",
+              help="Audience variant: general, seniors-osteoporosis or oncology.")
+@click.option("--patient", metavar="NAME", help="Patient's name.")
+@click.option("--procedure-date", metavar="YYYY-MM-DD", help="Date of the procedure.")
+@click.option("--levels", metavar="LIST", help='Spine levels treated, e.g. "T12, L1".')
+@click.option("--physician", metavar="NAME", help="The doctor who did the procedure.")
+@click.option("--follow-up", metavar="'YYYY-MM-DD HH:MM'", help="Follow-up appointment.")
+@click.option("--notes", metavar="TEXT", help="Short notes from the care team.")
+@click.option("--profile", type=click.Choice(["office", "office-a4"]), default="office",
+              show_default=True, help="Paper: US Letter or A4.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="One sheet per row; columns named after these options, plus variant.")
+@click.option("--merge", is_flag=True,
+              help="With --csv: one PDF for duplex printing, each patient on a new sheet.")
+@click.option("--with-brochure", is_flag=True,
+              help="Append the matching variant's brochure, so one print job has it all.")
+@click.option("--allow-expired", is_flag=True,
+              help="Print even though the sheet's medical review has expired (loudly).")
+@click.option("-o", "--output", metavar="FILE|DIR|-",
+              help="File to write, - for standard output (to pipe to lp), or with --csv "
+                   "a folder.  [default: a time-stamped name in the current folder]")
+@click.pass_context
+def discharge(ctx: click.Context, variant: str, csv_file: Path | None, merge: bool,
+              with_brochure: bool, allow_expired: bool, profile: str, output: str | None,
+              **details: str | None) -> None:
+    """Print discharge instructions filled in for one patient, or a day's list.
+
+    Every patient detail is optional: a detail left out prints as a blank line to
+    fill in by hand. Patient details appear only on the printed page: never in file
+    names, PDF metadata, the manifest or messages.
+    """
+    from clinicprint.personal import run_discharge
+
+    details = {name.replace("_", "-"): value for name, value in details.items()}
+    written = run_discharge(_root(ctx), variant, details, profile, csv_file, merge,
+                            with_brochure, allow_expired, output, warn=_warn)
+    for path in written:
+        click.echo(f"Wrote {path}", err=True)
+
+
 @cli.command("check")
 @click.option("--handout", "handouts", multiple=True, metavar="NAME",
               help="Check only this handout (repeatable).")

@@ -22,6 +22,8 @@ HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DOCUMENT_CODE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 SECTION_TYPES = ("text", "checklist", "call-clinic", "call-911", "write-in", "contacts")
 OVERRIDABLE = {"title", "subtitle", "summary"}
+# Details a nurse may fill in on a discharge sheet (see clinicprint/personal.py).
+PATIENT_FIELDS = ("patient", "procedure-date", "levels", "physician", "follow-up", "notes")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Section:
     items: tuple[str, ...] = ()
     figure: Figure | None = None
     panel: str | None = None
+    fields: tuple[str, ...] = ()  # write-in items: the patient field that fills each one
 
 
 @dataclass(frozen=True)
@@ -343,12 +346,37 @@ class _HandoutReader:
                                    f"type; use one of: {', '.join(SECTION_TYPES)}",
                                    data.line_of("type"))
         if "items" in data:
-            fields["items"] = self.check.text_list(data, "items", path)
+            fields["items"], fields["fields"] = self._items(data, path)
         if "figure" in data:
             fields["figure"] = self._figure(data, path)
         if "panel" in data:
             fields["panel"] = self._panel(data, path)
         return fields
+
+    def _items(self, data: LineDict, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Items are text; a write-in item may be {label, field} to be filled per patient."""
+        value = data["items"]
+        if not isinstance(value, list):
+            return self.check.text_list(data, "items", path), ()
+        labels, fields = [], []
+        for index, item in enumerate(value):
+            item_path = f"{path}.items[{index}]"
+            if isinstance(item, LineDict):
+                self.check.keys(item, item_path, {"label", "field"}, set())
+                field_name = self.check.text(item, "field", item_path)
+                if field_name and field_name not in PATIENT_FIELDS:
+                    self.check.problem(f"{item_path}.field", f"'{field_name}' is not a patient "
+                                       f"field; use one of: {', '.join(PATIENT_FIELDS)}",
+                                       item.line_of("field"))
+                labels.append(self.check.text(item, "label", item_path))
+                fields.append(field_name)
+            elif isinstance(item, str) and item.strip():
+                labels.append(item.strip())
+                fields.append("")
+            else:
+                self.check.problem(item_path, "must be text, or {label, field} for a write-in",
+                                   data.line_of("items"))
+        return tuple(labels), tuple(fields) if any(fields) else ()
 
     def _panel(self, data: LineDict, path: str) -> str | None:
         panel = self.check.text(data, "panel", path)
@@ -388,7 +416,9 @@ class _HandoutReader:
 
     def _override(self, data: LineDict, path: str, section_ids: set[str]) -> Override:
         self.check.keys(data, path, set(), OVERRIDE_KEYS)
-        fields = {key: self.check.text(data, key, path) for key in OVERRIDABLE if key in data}
+        # An empty subtitle or summary drops it for this variant.
+        fields = {key: self.check.text(data, key, path, required=key == "title")
+                  for key in OVERRIDABLE if key in data}
         added = self._additions(data, path, section_ids)
         known = section_ids | {addition.section.id for addition in added}
         remove = self.check.text_list(data, "remove", path)

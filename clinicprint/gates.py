@@ -121,10 +121,14 @@ def text_sizes(pdf: bytes) -> list[tuple[float, float, str]]:
     XObjects, so text inside SVG artwork is measured at its printed size too."""
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LTChar
+    from pypdf import PdfReader
 
+    # Press pages have bleed and marks around the trim; measure from the trim edge.
+    # (pdfminer puts the media box's corner at 0, 0.)
+    trim_bottoms = [float(page.trimbox.bottom) - float(page.mediabox.bottom)
+                    for page in PdfReader(io.BytesIO(pdf)).pages]
     runs: list[tuple[float, float, str]] = []
-    for page in extract_pages(io.BytesIO(pdf)):
-        bottom = page.bbox[1] + _trim_offset(page)
+    for page, bottom in zip(extract_pages(io.BytesIO(pdf)), trim_bottoms):
         last = None
         for char in _chars(page, LTChar):
             key = (round(char.size, 2), round(char.y0 - bottom, 1))
@@ -141,13 +145,6 @@ def _chars(item, kind):
         yield item
     for child in getattr(item, "_objs", None) or ():
         yield from _chars(child, kind)
-
-
-def _trim_offset(page) -> float:
-    """Press pages have bleed and marks around the trim; measure from the trim edge."""
-    attrs = getattr(page, "attrs", None) or {}
-    trim = attrs.get("TrimBox")
-    return float(trim[1]) - page.bbox[1] if trim else 0.0
 
 
 def _print_size(report: GateReport, pdf: bytes) -> None:

@@ -33,7 +33,9 @@ def _environment(templates: Path) -> jinja2.Environment:
     return env
 
 
-def render_html(document: Document, brand: Brand, root: Path) -> str:
+def render_html(document: Document, brand: Brand, root: Path,
+                patient: dict[str, str] | None = None) -> str:
+    """`patient` fills a discharge sheet's write-in lines; without it they stay blank."""
     kind = KINDS[document.handout.kind]
     profile = document.profile
     env = _environment(root / "templates")
@@ -48,6 +50,7 @@ def render_html(document: Document, brand: Brand, root: Path) -> str:
         "cmyk_profile_url": press_profile().as_uri() if profile.cmyk else None,
         "trifold": trifold(profile) if kind.name == "brochure" else None,
         "css_bleed": css_bleed_in(profile),
+        "patient": patient or {},
         "qr_code": qr_data_url(brand.scheduling_url, profile.cmyk)
         if kind.name == "brochure" else None,
     }

@@ -168,8 +168,11 @@ def _content_clock(document: Document) -> Iterator[None]:
             del os.environ["SOURCE_DATE_EPOCH"]
 
 
-def render_pdf(html: str, document: Document, root: Path, brand: Brand) -> Rendered:
-    identifier = _identifier(html)
+def render_pdf(html: str, document: Document, root: Path, brand: Brand,
+               identify_by: str | None = None) -> Rendered:
+    """`identify_by`: the HTML to derive the PDF's /ID and XMP ids from, when the
+    document's own HTML must not leave a trace (personalised sheets)."""
+    identifier = _identifier(identify_by or html)
     with _weasyprint_warnings() as warnings, _content_clock(document):
         laid_out = lay_out(html, document, root, brand)
         check_layout(laid_out, document, html)

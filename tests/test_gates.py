@@ -129,5 +129,5 @@ def test_review_date_and_code_in_every_footer(built: Path) -> None:
 
     for path in sorted(built.rglob("*.pdf")):
         text = text_of(path)
-        assert "Medical review October 28, 2026" in text, path
+        assert "Medical review 2026-10-28" in text, path
         assert ("BSC-VP-101" in text) or ("BSC-VP-201" in text), path
