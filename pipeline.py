@@ -47,33 +47,93 @@ def cli(ctx: click.Context, project: Path) -> None:
               help="Write documents even if they fail the quality gates (not for patients).")
 @click.option("--allow-expired", is_flag=True,
               help="Build handouts whose medical review has expired (loudly).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes.  [default: the number of CPUs]")
+@click.option("--force", is_flag=True, help="Rebuild every document, changed or not.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 0 if every output is present and up to date, 1 if "
+                   "any would be built.")
+@click.option("--shard", metavar="K/N", default=None,
+              help="Build only share K of N (for N parallel CI runners).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but problems.")
 @click.pass_context
 def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ...],
           profiles: tuple[str, ...], pdfx: str, output: Path | None, no_gates: bool,
-          allow_expired: bool) -> None:
+          allow_expired: bool, jobs: int | None, force: bool, check_only: bool,
+          shard: str | None, quiet: bool) -> None:
     """Render every handout x variant x profile to output/<profile>/<handout>/<variant>.pdf.
 
-    Each handout is built in the profiles it is made in (see `list`)."""
-    from clinicprint.build import GateOptions
-    from clinicprint.build import build as run_build
+    Each handout is built in the profiles it is made in (see `list`). Only documents
+    whose inputs changed are rendered again; output/manifest.json records each file's
+    sha256 and input key. Exit codes: 0 all good, 1 a document failed (or, with
+    --check, would be built).
+    """
+    from clinicprint import build as builder
+    from clinicprint.progress import Progress
 
     root = _root(ctx)
+    output = (output or root / "output").resolve()
+    share = _parse_shard(shard)
+    if check_only:
+        _check_outputs(root, output, handouts, variants, profiles, pdfx, share)
+        return
     if no_gates:
         _warn("quality gates are OFF (--no-gates): these PDFs are not checked for "
               "reading level, print size, contrast, required sections or review date")
-    output = (output or root / "output").resolve()
-
-    def report(document, error):
-        mark = click.style("FAIL", fg="red") if error else click.style("ok", fg="green")
-        click.echo(f"{mark:>4}  {document.relative_path}", err=bool(error))
-
-    gates = GateOptions(enabled=not no_gates, allow_expired=allow_expired)
-    result = run_build(root, output, handouts, variants, profiles, pdfx, gates, report=report)
-    for warning in result.warnings:
+    gates = builder.GateOptions(enabled=not no_gates, allow_expired=allow_expired)
+    project = builder.load_project(root)
+    total = len(builder.shard_of(builder.plan(project, handouts, variants, profiles, pdfx),
+                                 share))
+    progress = Progress(total, quiet)
+    result = builder.build(root, output, handouts, variants, profiles, pdfx, gates,
+                           jobs or builder.default_jobs(), force, share, report=progress)
+    for warning in dict.fromkeys(result.warnings):
         _warn(warning)
-    click.echo(f"{len(result.built)} built, {len(result.failures)} failed -> {output}")
+    if not quiet:
+        click.echo(f"{progress.summary()} -> {output}")
     if result.failures:
         raise PipelineError("\n".join(result.failures))
+
+
+def _parse_shard(shard: str | None) -> tuple[int, int] | None:
+    if shard is None:
+        return None
+    number, _, count = shard.partition("/")
+    if not (number.isdigit() and count.isdigit() and 1 <= int(number) <= int(count)):
+        raise click.BadParameter("write it as K/N with 1 <= K <= N, e.g. 2/3",
+                                 param_hint="--shard")
+    return int(number), int(count)
+
+
+def _check_outputs(root, output, handouts, variants, profiles, pdfx, share) -> None:
+    """build --check: say what would be built, without rendering or importing WeasyPrint."""
+    from clinicprint import build as builder
+
+    project = builder.load_project(root)
+    documents = builder.shard_of(builder.plan(project, handouts, variants, profiles, pdfx),
+                                 share)
+    stale, fresh = builder.stale_documents(project, documents, output)
+    for document in stale:
+        click.echo(f"would build {document.relative_path}")
+    click.echo(f"{len(stale)} would be built, {len(fresh)} up to date")
+    if stale:
+        ctx = click.get_current_context()
+        ctx.exit(1)
+
+
+@cli.command()
+@click.argument("shards", nargs=-1, required=True,
+                type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder to combine into.  [default: output/ in the project]")
+@click.pass_context
+def combine(ctx: click.Context, shards: tuple[Path, ...], output: Path | None) -> None:
+    """Join the output folders of `build --shard K/N` runs into one, with one manifest."""
+    from clinicprint.output import combine as run_combine
+
+    target = (output or _root(ctx) / "output").resolve()
+    entries = run_combine(list(shards), target)
+    click.echo(f"{len(entries)} documents in {target}")
 
 
 @cli.command()

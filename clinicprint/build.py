@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import resource
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from .content import Project, load_project
 from .errors import PipelineError
-from .gates import GateReport, run_gates
+from .incremental import FileHashes, input_key, is_fresh
 from .layouts import PDFX_VARIANTS, PROFILES, Profile
 from .merge import Document, merge_variant
-from .output import ManifestEntry, sha256, update_manifest, write_atomic
-from .render_html import render_html
-from .render_pdf import Rendered, render_pdf
+from .output import ManifestEntry, read_manifest, sha256, update_manifest, write_atomic
 
+# Rendering modules (WeasyPrint, Jinja2, the gates) are imported only when a
+# document is actually rendered, so a build with nothing to do stays fast.
 
 
 @dataclass
 class BuildResult:
     built: list[ManifestEntry] = field(default_factory=list)
+    up_to_date: list[ManifestEntry] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    reports: list[GateReport] = field(default_factory=list)
+    reports: list = field(default_factory=list)  # GateReport per rendered document
+    peak_worker_mb: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,29 @@ def _selected(what: str, asked: list[str], known: dict) -> list[str]:
     return asked or list(known)
 
 
-def render_document(document: Document, project: Project,
-                    gates: GateOptions = GateOptions()) -> tuple[Rendered, GateReport | None]:
+Report = Callable[[Document, str, "str | None"], None]  # document, status, message
+
+
+@dataclass
+class Outcome:
+    """What rendering one document produced; plain data, so a worker can send it back."""
+
+    document: Document
+    pdf: bytes | None = None
+    pages: int = 0
+    inputs: tuple[str, ...] = ()
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    report: object = None
+    peak_mb: float = 0.0
+
+
+def render_document(document: Document, project: Project, gates: GateOptions = GateOptions()):
     """Render one document and, unless switched off, hold it to the quality gates."""
+    from .gates import run_gates
+    from .render_html import render_html
+    from .render_pdf import render_pdf
+
     html = render_html(document, project.brand, project.root)
     rendered = render_pdf(html, document, project.root, project.brand)
     if not gates.enabled:
@@ -79,63 +103,166 @@ def render_document(document: Document, project: Project,
                                gates.today, gates.allow_expired)
 
 
+def render_outcome(document: Document, project: Project, gates: GateOptions) -> Outcome:
+    outcome = Outcome(document)
+    try:
+        rendered, report = render_document(document, project, gates)
+    except PipelineError as exc:
+        outcome.problems.append(exc.message)
+        return outcome
+    outcome.warnings += rendered.warnings
+    if report is not None:
+        outcome.report = report
+        outcome.warnings += report.warnings
+        outcome.problems += report.failures
+    if not outcome.problems:
+        outcome.pdf, outcome.pages, outcome.inputs = rendered.pdf, rendered.pages, rendered.inputs
+    outcome.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return outcome
+
+
+# --- worker processes ------------------------------------------------------
+# Each worker loads WeasyPrint and the project once, then renders many documents.
+
+_WORKER: dict = {}
+
+
+def _start_worker(root: Path, pdfx: str, gates: GateOptions) -> None:
+    import weasyprint  # noqa: F401 - paid once per worker, not once per document
+
+    _WORKER.update(project=load_project(root), pdfx=pdfx, gates=gates)
+
+
+def _render_in_worker(ids: tuple[str, str, str]) -> Outcome:
+    project = _WORKER["project"]
+    document = plan(project, [ids[0]], [ids[1]], [ids[2]], _WORKER["pdfx"])[0]
+    return render_outcome(document, project, _WORKER["gates"])
+
+
+def _render_all(documents: list[Document], project: Project, pdfx: str, gates: GateOptions,
+                jobs: int) -> Iterator[Outcome]:
+    if jobs <= 1 or len(documents) <= 1:
+        for document in documents:
+            yield render_outcome(document, project, gates)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ids = [(d.handout.id, d.variant.name, d.profile.name) for d in documents]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(documents)), mp_context=context,
+                             initializer=_start_worker,
+                             initargs=(project.root, pdfx, gates)) as pool:
+        futures = [pool.submit(_render_in_worker, one) for one in ids]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+# --- the build -------------------------------------------------------------
+
+def shard_of(documents: list[Document], shard: tuple[int, int] | None) -> list[Document]:
+    """A deterministic K-of-N share: every document lands in exactly one shard."""
+    if shard is None:
+        return documents
+    number, count = shard
+    ordered = sorted(documents, key=lambda document: document.relative_path)
+    return [document for index, document in enumerate(ordered) if index % count == number - 1]
+
+
+def stale_documents(project: Project, documents: list[Document], output: Path,
+                    ) -> tuple[list[Document], list[ManifestEntry]]:
+    """Split documents into those to render and the manifest entries still current."""
+    manifest = {entry.path: entry for entry in read_manifest(output)}
+    hashes = FileHashes(project.root)
+    stale, fresh = [], []
+    for document in documents:
+        entry = manifest.get(document.relative_path)
+        if is_fresh(document, entry, output, project.root, hashes):
+            fresh.append(entry)
+        else:
+            stale.append(document)
+    return stale, fresh
+
+
 def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iterable[str] = (),
           profiles: Iterable[str] = (), pdfx: str = "x-4", gates: GateOptions = GateOptions(),
-          report: Callable[[Document, str | None], None] = lambda doc, error: None,
-          ) -> BuildResult:
-    """Render the selected documents; one failure does not stop the others."""
+          jobs: int = 1, force: bool = False, shard: tuple[int, int] | None = None,
+          report: Report = lambda document, status, message: None) -> BuildResult:
+    """Render what changed; one failure does not stop the others."""
     project = load_project(root)
-    documents = plan(project, handouts, variants, profiles, pdfx)
+    documents = shard_of(plan(project, handouts, variants, profiles, pdfx), shard)
+    stale, fresh = (documents, []) if force else stale_documents(project, documents, output)
     result = BuildResult()
-    for document in documents:
-        problems = _render_into(result, document, project, output, gates)
-        if problems:
-            # An old PDF would look current while its content no longer passes.
-            (output / document.relative_path).unlink(missing_ok=True)
-            result.failures.extend(problems)
-        report(document, "; ".join(problems) or None)
-    update_manifest(output, result.built)
+    by_path = {document.relative_path: document for document in documents}
+    for entry in fresh:
+        _keep_fresh(result, by_path[entry.path], entry, output, gates, report)
+    hashes = FileHashes(project.root)
+    for outcome in _render_all(stale, project, pdfx, gates, jobs):
+        _record(result, outcome, output, hashes, report)
+    update_manifest(output, result.built, result.up_to_date)
     return result
 
 
-def _render_into(result: BuildResult, document: Document, project: Project, output: Path,
-                 gates: GateOptions) -> list[str]:
-    """Render, gate and write one document; return its problems (none when written)."""
-    try:
-        rendered, gate_report = render_document(document, project, gates)
-    except PipelineError as exc:
-        return [exc.message]
-    result.warnings.extend(rendered.warnings)
-    if gate_report is not None:
-        result.reports.append(gate_report)
-        result.warnings.extend(gate_report.warnings)
-        if not gate_report.passed:
-            return gate_report.failures
-    write_atomic(output / document.relative_path, rendered.pdf)
-    result.built.append(_entry(document, rendered))
-    return []
+def _keep_fresh(result: BuildResult, document: Document, entry: ManifestEntry, output: Path,
+                gates: GateOptions, report: Report) -> None:
+    """Up to date, so not rendered; but a review date can expire while nothing changes."""
+    from .gates import GateReport, _medical_review
+
+    review = GateReport(document)
+    if gates.enabled:
+        _medical_review(review, gates.today, gates.allow_expired)
+    result.warnings += review.warnings
+    if review.failures:
+        (output / entry.path).unlink(missing_ok=True)
+        result.failures += review.failures
+        report(document, "failed", "; ".join(review.failures))
+        return
+    result.up_to_date.append(entry)
+    report(document, "up to date", None)
+
+
+def _record(result: BuildResult, outcome: Outcome, output: Path, hashes: FileHashes,
+            report: Report) -> None:
+    document = outcome.document
+    result.warnings += outcome.warnings
+    result.peak_worker_mb = max(result.peak_worker_mb, outcome.peak_mb)
+    if outcome.report is not None:
+        result.reports.append(outcome.report)
+    if outcome.problems:
+        # An old PDF would look current while its content no longer builds or passes.
+        (output / document.relative_path).unlink(missing_ok=True)
+        result.failures += outcome.problems
+        report(document, "failed", "; ".join(outcome.problems))
+        return
+    write_atomic(output / document.relative_path, outcome.pdf)
+    key = input_key(document, hashes.root, outcome.inputs, hashes)
+    result.built.append(_entry(document, outcome, key))
+    report(document, "built", None)
 
 
 def check(root: Path, handouts: Iterable[str] = (), variants: Iterable[str] = (),
-          gates: GateOptions = GateOptions()) -> BuildResult:
+          gates: GateOptions = GateOptions(), jobs: int = 1) -> BuildResult:
     """Run every gate on every handout x variant (office profile), writing nothing."""
     project = load_project(root)
     result = BuildResult()
-    for document in plan(project, handouts, variants, ["office"]):
-        try:
-            _, gate_report = render_document(document, project, gates)
-        except PipelineError as exc:
-            result.failures.append(exc.message)
-            continue
-        result.reports.append(gate_report)
-        result.failures.extend(gate_report.failures)
-        result.warnings.extend(gate_report.warnings)
+    documents = plan(project, handouts, variants, ["office"])
+    for outcome in sorted(_render_all(documents, project, "x-4", gates, jobs),
+                          key=lambda outcome: documents.index(outcome.document)):
+        result.warnings += outcome.warnings
+        result.failures += outcome.problems
+        if outcome.report is not None:
+            result.reports.append(outcome.report)
     return result
 
 
-def _entry(document: Document, rendered: Rendered) -> ManifestEntry:
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _entry(document: Document, outcome: Outcome, key: str) -> ManifestEntry:
     return ManifestEntry(
         handout=document.handout.id, variant=document.variant.name,
-        profile=document.profile.name, path=document.relative_path, pages=rendered.pages,
-        sha256=sha256(rendered.pdf), document_code=document.handout.document_code,
-        revision=document.handout.revision.isoformat())
+        profile=document.profile.name, path=document.relative_path, pages=outcome.pages,
+        sha256=sha256(outcome.pdf), document_code=document.handout.document_code,
+        revision=document.handout.revision.isoformat(), input_key=key,
+        inputs=outcome.inputs)

@@ -22,6 +22,8 @@ class ManifestEntry:
     sha256: str
     document_code: str
     revision: str
+    input_key: str = ""
+    inputs: tuple[str, ...] = ()  # files WeasyPrint loaded: stylesheets, fonts, images
 
 
 def write_atomic(target: Path, data: bytes) -> None:
@@ -50,9 +52,10 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def update_manifest(output: Path, built: list[ManifestEntry]) -> list[ManifestEntry]:
+def update_manifest(output: Path, built: list[ManifestEntry],
+                    extra: list[ManifestEntry] = ()) -> list[ManifestEntry]:
     """Merge this run's documents into the manifest, dropping entries whose file is gone."""
-    entries = {entry.path: entry for entry in read_manifest(output)}
+    entries = {entry.path: entry for entry in [*read_manifest(output), *extra]}
     entries.update({entry.path: entry for entry in built})
     kept = sorted((entry for entry in entries.values() if (output / entry.path).is_file()),
                   key=lambda entry: entry.path)
@@ -64,7 +67,32 @@ def update_manifest(output: Path, built: list[ManifestEntry]) -> list[ManifestEn
 def read_manifest(output: Path) -> list[ManifestEntry]:
     try:
         payload = json.loads((output / MANIFEST).read_text(encoding="utf-8"))
-        return [ManifestEntry(**entry) for entry in payload["documents"]]
+        return [ManifestEntry(**{**entry, "inputs": tuple(entry.get("inputs", ()))})
+                for entry in payload["documents"]]
     except (OSError, ValueError, KeyError, TypeError):
         # A missing or hand-edited manifest is rebuilt from this run's documents.
         return []
+
+
+def combine(shards: list[Path], output: Path) -> list[ManifestEntry]:
+    """Join the output folders of CI shards into one folder with one manifest."""
+    from .errors import PipelineError
+
+    entries: dict[str, ManifestEntry] = {}
+    for shard in shards:
+        found = read_manifest(shard)
+        if not found:
+            raise PipelineError(f"{shard / MANIFEST}: missing or empty; point combine at the "
+                                "output folders of `build --shard K/N`")
+        for entry in found:
+            data = (shard / entry.path).read_bytes()
+            if sha256(data) != entry.sha256:
+                raise PipelineError(f"{shard / entry.path}: does not match its manifest "
+                                    "sha256; rebuild that shard")
+            other = entries.get(entry.path)
+            if other and other.sha256 != entry.sha256:
+                raise PipelineError(f"{entry.path}: two shards built it differently; each "
+                                    "document belongs to exactly one shard")
+            write_atomic(output / entry.path, data)
+            entries[entry.path] = entry
+    return update_manifest(output, list(entries.values()))

@@ -37,6 +37,7 @@ class Rendered:
     pages: int
     warnings: tuple[str, ...] = ()
     layout: object = None  # WeasyPrint's laid-out Document, for the quality gates
+    inputs: tuple[str, ...] = ()  # files loaded while rendering, relative to the project
 
 
 def _fetcher_class():
@@ -51,6 +52,7 @@ def _fetcher_class():
             self.also = {path.resolve() for path in also}
             self.recolour = recolour
             self.refused: list[str] = []
+            self.loaded: set[Path] = set()
 
         def fetch(self, url, headers=None):
             if url.startswith("data:"):
@@ -61,6 +63,7 @@ def _fetcher_class():
             except PermissionError as exc:
                 self.refused.append(str(exc))
                 raise
+            self.loaded.add(path)
             body = path.read_bytes()
             if self.recolour and path.suffix in (".css", ".svg"):
                 body = self.recolour(body.decode("utf-8")).encode("utf-8")
@@ -136,12 +139,44 @@ def lay_out(html: str, document: Document, root: Path, brand: Brand):
         also, recolour = (cmyk_profile(),), functools.partial(to_cmyk, known=known)
         html = recolour(html)
     fetcher = _fetcher_class()(root, also, recolour)
+    cache = IMAGE_CACHES[document.profile.cmyk]
+    cache.used.clear()
     try:
-        return HTML(string=html, base_url=root.resolve().as_uri() + "/",
-                    url_fetcher=fetcher).render(**_pdf_options(document.profile))
+        laid_out = HTML(string=html, base_url=root.resolve().as_uri() + "/",
+                        url_fetcher=fetcher).render(cache=cache,
+                                                    **_pdf_options(document.profile))
+        images = {Path(unquote(urlsplit(url).path)).resolve() for url in cache.used
+                  if url.startswith("file:")}
+        laid_out.loaded_files = _relative(fetcher.loaded | images, root)
+        return laid_out
     except FatalURLFetchingError:
         reason = fetcher.refused[-1] if fetcher.refused else "a resource failed to load"
         raise RenderError(f"{document.label}: {reason}") from None
+
+
+class ImageCache(dict):
+    """Decoded images, kept for every document this process renders (the logo and the
+    illustrations appear in many). It notes which images each document used, since a
+    cached image is not fetched again and would be missed as an input otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.used: set[str] = set()
+
+    def __contains__(self, key) -> bool:
+        if isinstance(key, str):
+            self.used.add(key)
+        return super().__contains__(key)
+
+
+# Press artwork is recoloured to CMYK, so it must not share decoded images with RGB.
+IMAGE_CACHES = {True: ImageCache(), False: ImageCache()}
+
+
+def _relative(paths: set[Path], root: Path) -> tuple[str, ...]:
+    root = root.resolve()
+    return tuple(sorted(p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+                        for p in paths))
 
 
 def _pdf_options(profile: Profile) -> dict:
@@ -184,7 +219,8 @@ def render_pdf(html: str, document: Document, root: Path, brand: Brand,
         more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
         raise RenderError(f"{document.label}: WeasyPrint reported: "
                           f"{'; '.join(warnings[:3])}{more}")
-    return Rendered(pdf=pdf, pages=len(laid_out.pages), warnings=tuple(notes), layout=laid_out)
+    return Rendered(pdf=pdf, pages=len(laid_out.pages), warnings=tuple(notes), layout=laid_out,
+                    inputs=laid_out.loaded_files)
 
 
 def _finisher(profile: Profile, identifier: bytes):
