@@ -128,8 +128,6 @@ _WORKER: dict = {}
 
 
 def _start_worker(root: Path, pdfx: str, gates: GateOptions) -> None:
-    import weasyprint  # noqa: F401 - paid once per worker, not once per document
-
     _WORKER.update(project=load_project(root), pdfx=pdfx, gates=gates)
 
 
@@ -147,6 +145,13 @@ def _render_all(documents: list[Document], project: Project, pdfx: str, gates: G
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # Load the heavy parts once, before forking, so every worker inherits them:
+    # WeasyPrint, and textstat's pronouncing dictionary (loaded on first use).
+    import textstat
+    import weasyprint  # noqa: F401
+
+    textstat.flesch_kincaid_grade("Load the dictionary now.")
 
     ids = [(d.handout.id, d.variant.name, d.profile.name) for d in documents]
     context = multiprocessing.get_context("fork")

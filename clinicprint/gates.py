@@ -52,10 +52,11 @@ class GateReport:
 def run_gates(document: Document, project: Project, html: str, laid_out, pdf: bytes,
               today: dt.date, allow_expired: bool = False) -> GateReport:
     report = GateReport(document)
+    runs = text_sizes(pdf)  # one pass over the PDF serves two gates
     _reading_level(report, html)
-    _print_size(report, pdf)
+    _print_size(report, runs)
     _contrast(report, laid_out)
-    _required_sections(report, project, pdf)
+    _required_sections(report, project, " ".join(text for _, _, text in runs))
     _medical_review(report, today, allow_expired)
     _plain_words(report, project)
     return report
@@ -119,8 +120,10 @@ def text_sizes(pdf: bytes) -> list[tuple[float, float, str]]:
 
     pdfminer applies the full transformation, including the matrices of form
     XObjects, so text inside SVG artwork is measured at its printed size too."""
-    from pdfminer.high_level import extract_pages
+    from pdfminer.converter import PDFPageAggregator
     from pdfminer.layout import LTChar
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+    from pdfminer.pdfpage import PDFPage
     from pypdf import PdfReader
 
     # Press pages have bleed and marks around the trim; measure from the trim edge.
@@ -128,7 +131,13 @@ def text_sizes(pdf: bytes) -> list[tuple[float, float, str]]:
     trim_bottoms = [float(page.trimbox.bottom) - float(page.mediabox.bottom)
                     for page in PdfReader(io.BytesIO(pdf)).pages]
     runs: list[tuple[float, float, str]] = []
-    for page, bottom in zip(extract_pages(io.BytesIO(pdf)), trim_bottoms):
+    # No layout analysis (laparams=None): only the characters and their sizes are needed.
+    manager = PDFResourceManager()
+    device = PDFPageAggregator(manager, laparams=None)
+    interpreter = PDFPageInterpreter(manager, device)
+    for pdf_page, bottom in zip(PDFPage.get_pages(io.BytesIO(pdf)), trim_bottoms):
+        interpreter.process_page(pdf_page)
+        page = device.get_result()
         last = None
         for char in _chars(page, LTChar):
             key = (round(char.size, 2), round(char.y0 - bottom, 1))
@@ -147,10 +156,10 @@ def _chars(item, kind):
         yield from _chars(child, kind)
 
 
-def _print_size(report: GateReport, pdf: bytes) -> None:
+def _print_size(report: GateReport, runs: list[tuple[float, float, str]]) -> None:
     variant = report.document.variant
     body, footer = [], []
-    for size, height, text in text_sizes(pdf):
+    for size, height, text in runs:
         (footer if height < FOOTER_STRIP_PT else body).append((size, text))
     report.smallest_body = min(body, default=None)
     report.smallest_footer = min(footer, default=None)
@@ -214,14 +223,11 @@ def _contrast(report: GateReport, laid_out) -> None:
 
 # --- 4. required sections --------------------------------------------------
 
-def _required_sections(report: GateReport, project: Project, pdf: bytes) -> None:
-    from pypdf import PdfReader
-
+def _required_sections(report: GateReport, project: Project, text: str) -> None:
     document = report.document
     present = {s.id for s in document.sections} | {s.type for s in document.sections}
     report.missing = [name for name in KINDS[document.handout.kind].required_sections
                       if name not in present]
-    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     if project.brand.phone not in text:
         report.missing.append("clinic contact")
     if document.handout.document_code not in text:
