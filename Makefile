@@ -12,7 +12,7 @@ build: $(STAMP)
 	$(PY) pipeline.py build
 
 test: $(STAMP)
-	sh scripts/system-deps.sh
+	sh scripts/system-deps.sh --test
 	$(PY) -m pytest -q
 
 $(STAMP): pyproject.toml

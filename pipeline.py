@@ -177,6 +177,52 @@ def discharge(ctx: click.Context, variant: str, csv_file: Path | None, merge: bo
         click.echo(f"Wrote {path}", err=True)
 
 
+@cli.command()
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="The build's output folder.  [default: output/]")
+@click.option("--approve", is_flag=True,
+              help="Also make the current pages the approved visual baselines "
+                   "(tests/baselines/), after a deliberate layout change.")
+@click.pass_context
+def proof(ctx: click.Context, output: Path | None, approve: bool) -> None:
+    """Write output/proof/index.html: every built document, page by page, for reviewers."""
+    from clinicprint.content import load_project
+    from clinicprint.output import read_manifest
+    from clinicprint.proof import build_proof
+
+    root = _root(ctx)
+    output = (output or root / "output").resolve()
+    if not read_manifest(output):
+        raise PipelineError(f"{output}: nothing built yet; run `pipeline.py build` first")
+    page = build_proof(output, load_project(root).brand.name)
+    click.echo(f"Proofs: {page}")
+    if approve:
+        from clinicprint.visual import approve as approve_pages
+
+        entries = read_manifest(output)
+        count = approve_pages([(output / e.path, e.path) for e in entries],
+                              root / "tests" / "baselines")
+        click.echo(f"Approved {count} pages of {len(entries)} documents as baselines in "
+                   f"{root / 'tests' / 'baselines'}")
+
+
+@cli.command()
+@click.option("--profile", "profiles", multiple=True, metavar="NAME",
+              help="Watch only this profile's documents (repeatable).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes.  [default: the number of CPUs]")
+@click.pass_context
+def watch(ctx: click.Context, profiles: tuple[str, ...], jobs: int | None) -> None:
+    """Rebuild what changed whenever content, a template or a style is saved.
+
+    Regenerates the proof page after each rebuild and reports it in one line.
+    Stop with Ctrl-C.
+    """
+    from clinicprint.watch import watch as run_watch
+
+    run_watch(_root(ctx), profiles, jobs, echo=click.echo)
+
+
 @cli.command("check")
 @click.option("--handout", "handouts", multiple=True, metavar="NAME",
               help="Check only this handout (repeatable).")

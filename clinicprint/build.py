@@ -270,4 +270,4 @@ def _entry(document: Document, outcome: Outcome, key: str) -> ManifestEntry:
         profile=document.profile.name, path=document.relative_path, pages=outcome.pages,
         sha256=sha256(outcome.pdf), document_code=document.handout.document_code,
         revision=document.handout.revision.isoformat(), input_key=key,
-        inputs=outcome.inputs)
+        inputs=outcome.inputs, gates=outcome.report.summary() if outcome.report else None)

@@ -42,6 +42,19 @@ class GateReport:
     def passed(self) -> bool:
         return not self.failures
 
+    def summary(self) -> dict:
+        """Plain measurements for the manifest and the proof page."""
+        return {
+            "grade": self.grade,
+            "grade_max": self.document.variant.reading_grade_max,
+            "body_pt": self.smallest_body[0] if self.smallest_body else None,
+            "footer_pt": self.smallest_footer[0] if self.smallest_footer else None,
+            "contrast": round(self.lowest_contrast[0], 2) if self.lowest_contrast else None,
+            "missing": self.missing,
+            "review": self.review,
+            "passed": self.passed,
+        }
+
     def fail(self, message: str) -> None:
         self.failures.append(f"{self.document.label}: {message}")
 

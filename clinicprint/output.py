@@ -24,6 +24,7 @@ class ManifestEntry:
     revision: str
     input_key: str = ""
     inputs: tuple[str, ...] = ()  # files WeasyPrint loaded: stylesheets, fonts, images
+    gates: dict | None = None     # the quality-gate measurements, for the proof page
 
 
 def write_atomic(target: Path, data: bytes) -> None:

@@ -1,0 +1,79 @@
+"""The proof gallery: every built document on one page, from the real PDFs.
+
+output/proof/index.html works straight from the file system: thumbnails are PNG
+files beside it, links are relative, and no fonts or scripts come from a network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import jinja2
+
+from .output import ManifestEntry, read_manifest, write_atomic
+from .visual import page_images, png_bytes
+
+THUMB_SCALE = 0.5  # 36 dpi: legible headings, small files
+PROOF_DIR = "proof"
+
+
+def build_proof(output: Path, clinic: str) -> Path:
+    """Write output/proof/index.html and the thumbnails it shows; return the page."""
+    entries = read_manifest(output)
+    proof = output / PROOF_DIR
+    thumbs = _thumbnails(entries, output, proof)
+    page = _template().render(clinic=clinic, cards=_cards(entries, thumbs, output),
+                              handouts=_side_by_side(entries, thumbs))
+    write_atomic(proof / "index.html", page.encode("utf-8"))
+    return proof / "index.html"
+
+
+def _thumbnails(entries: list[ManifestEntry], output: Path, proof: Path) -> dict:
+    """Page PNGs per document, redrawn only when the PDF's sha256 changed."""
+    index_path = proof / "thumbs" / "index.json"
+    try:
+        known = json.loads(index_path.read_text())
+    except (OSError, ValueError):
+        known = {}
+    thumbs = {}
+    for entry in entries:
+        names = [f"thumbs/{entry.path.replace('.pdf', '')}-p{n}.png"
+                 for n in range(1, entry.pages + 1)]
+        if known.get(entry.path) != entry.sha256 or not all((proof / n).is_file()
+                                                              for n in names):
+            for name, image in zip(names, page_images(output / entry.path, THUMB_SCALE)):
+                write_atomic(proof / name, png_bytes(image))
+            known[entry.path] = entry.sha256
+        thumbs[entry.path] = names
+    known = {path: sha for path, sha in known.items() if path in thumbs}
+    write_atomic(index_path, json.dumps(known, indent=1, sort_keys=True).encode())
+    return thumbs
+
+
+def _cards(entries: list[ManifestEntry], thumbs: dict, output: Path) -> list[dict]:
+    return [{"entry": entry, "pdf": f"../{entry.path}", "thumbs": thumbs[entry.path],
+             "size_kb": max(1, round((output / entry.path).stat().st_size / 1024)),
+             "gates": entry.gates} for entry in entries]
+
+
+def _side_by_side(entries: list[ManifestEntry], thumbs: dict) -> list[dict]:
+    """Per handout and profile: one row per page, one column per variant."""
+    groups: dict[tuple[str, str], list[ManifestEntry]] = defaultdict(list)
+    for entry in entries:
+        groups[(entry.handout, entry.profile)].append(entry)
+    views = []
+    for (handout, profile), members in sorted(groups.items()):
+        pages = max(entry.pages for entry in members)
+        rows = [[(entry, thumbs[entry.path][n] if n < entry.pages else None)
+                 for entry in members] for n in range(pages)]
+        views.append({"handout": handout, "profile": profile, "variants": members,
+                      "rows": rows})
+    return views
+
+
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("clinicprint", "."),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.get_template("proof.html")
