@@ -141,17 +141,44 @@ def lay_out(html: str, document: Document, root: Path, brand: Brand):
     fetcher = _fetcher_class()(root, also, recolour)
     cache = IMAGE_CACHES[document.profile.cmyk]
     cache.used.clear()
+    fonts, font_config, font_files = _shared_font_faces(root)
     try:
-        laid_out = HTML(string=html, base_url=root.resolve().as_uri() + "/",
-                        url_fetcher=fetcher).render(cache=cache,
-                                                    **_pdf_options(document.profile))
+        laid_out = HTML(string=html.replace(FONT_FACES_LINK, "", 1),
+                        base_url=root.resolve().as_uri() + "/", url_fetcher=fetcher).render(
+            stylesheets=[fonts], font_config=font_config, cache=cache,
+            **_pdf_options(document.profile))
         images = {Path(unquote(urlsplit(url).path)).resolve() for url in cache.used
                   if url.startswith("file:")}
-        laid_out.loaded_files = _relative(fetcher.loaded | images, root)
+        laid_out.loaded_files = _relative(fetcher.loaded | images | font_files, root)
         return laid_out
     except FatalURLFetchingError:
         reason = fetcher.refused[-1] if fetcher.refused else "a resource failed to load"
         raise RenderError(f"{document.label}: {reason}") from None
+
+
+FONT_FACES = "styles/fonts.css"
+FONT_FACES_LINK = f'<link rel="stylesheet" href="{FONT_FACES}">'
+_FONT_FACES: dict[tuple, tuple] = {}
+
+
+def _shared_font_faces(root: Path):
+    """The @font-face rules, parsed once per process: unpacking the WOFF fonts is the
+    costly part of reading the stylesheets, and every document uses the same ones.
+    Keyed by the file's size and time, so `watch` picks up an edit."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    path = (root / FONT_FACES).resolve()
+    stat = path.stat()
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _FONT_FACES:
+        fetcher = _fetcher_class()(root)
+        config = FontConfiguration()
+        css = CSS(string=path.read_text(encoding="utf-8"), base_url=path.as_uri(),
+                  url_fetcher=fetcher, font_config=config)
+        _FONT_FACES.clear()
+        _FONT_FACES[key] = (css, config, frozenset(fetcher.loaded | {path}))
+    return _FONT_FACES[key]
 
 
 class ImageCache(dict):
