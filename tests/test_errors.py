@@ -200,7 +200,7 @@ def test_real_entry_point_prints_one_line_and_exits_non_zero() -> None:
 
 
 def test_a_panel_a_little_too_full_reports_by_how_much(project: Path) -> None:
-    extra = ", ".join(f"Extra point {n} about healing" for n in range(11))
+    extra = ", ".join(f"Extra point {n} about healing" for n in range(7))
     edit(project / BROCHURE, "    title: Who is it for?\n",
          f"    title: Who is it for?\n    items: [{extra}]\n")
     result = build(project, "--variant", "general", "--handout", "vertebroplasty-brochure",
