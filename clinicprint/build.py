@@ -86,38 +86,45 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     report: object = None
+    prose: str = ""  # for the reading-level gate, measured by the parent process
     peak_mb: float = 0.0
 
 
-def render_document(document: Document, project: Project, gates: GateOptions = GateOptions()):
-    """Render one document and, unless switched off, hold it to the quality gates."""
-    from .gates import run_gates
+def render_outcome(document: Document, project: Project, gates: GateOptions) -> Outcome:
+    """Render one document and hold it to every gate but reading level (see finish)."""
+    from .gates import prose_of, run_gates
     from .render_html import render_html
     from .render_pdf import render_pdf
 
-    html = render_html(document, project.brand, project.root)
-    rendered = render_pdf(html, document, project.root, project.brand)
-    if not gates.enabled:
-        return rendered, None
-    return rendered, run_gates(document, project, html, rendered.layout, rendered.pdf,
-                               gates.today, gates.allow_expired)
-
-
-def render_outcome(document: Document, project: Project, gates: GateOptions) -> Outcome:
     outcome = Outcome(document)
     try:
-        rendered, report = render_document(document, project, gates)
+        html = render_html(document, project.brand, project.root)
+        rendered = render_pdf(html, document, project.root, project.brand)
     except PipelineError as exc:
         outcome.problems.append(exc.message)
         return outcome
     outcome.warnings += rendered.warnings
+    if gates.enabled:
+        outcome.report = run_gates(document, project, html, rendered.layout, rendered.pdf,
+                                   gates.today, gates.allow_expired, reading=False)
+        outcome.prose = prose_of(html)
+    outcome.pdf, outcome.pages, outcome.inputs = rendered.pdf, rendered.pages, rendered.inputs
+    outcome.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return outcome
+
+
+def finish(outcome: Outcome) -> Outcome:
+    """The reading-level gate, in this process: textstat's dictionary takes half a
+    second to load, and here that overlaps with the workers' rendering."""
+    from .gates import reading_level
+
+    report = outcome.report
     if report is not None:
-        outcome.report = report
+        reading_level(report, outcome.prose)
         outcome.warnings += report.warnings
         outcome.problems += report.failures
-    if not outcome.problems:
-        outcome.pdf, outcome.pages, outcome.inputs = rendered.pdf, rendered.pages, rendered.inputs
-    outcome.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if outcome.problems:
+        outcome.pdf = None
     return outcome
 
 
@@ -146,12 +153,8 @@ def _render_all(documents: list[Document], project: Project, pdfx: str, gates: G
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    # Load the heavy parts once, before forking, so every worker inherits them:
-    # WeasyPrint, and textstat's pronouncing dictionary (loaded on first use).
-    import textstat
+    # Import the renderer once, before forking, so every worker inherits it.
     import weasyprint  # noqa: F401
-
-    textstat.flesch_kincaid_grade("Load the dictionary now.")
 
     ids = [(d.handout.id, d.variant.name, d.profile.name) for d in documents]
     context = multiprocessing.get_context("fork")
@@ -203,7 +206,7 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
         _keep_fresh(result, by_path[entry.path], entry, output, gates, report)
     hashes = FileHashes(project.root)
     for outcome in _render_all(stale, project, pdfx, gates, jobs):
-        _record(result, outcome, output, hashes, report)
+        _record(result, finish(outcome), output, hashes, report)
     update_manifest(output, result.built, result.up_to_date)
     return result
 
@@ -251,7 +254,7 @@ def check(root: Path, handouts: Iterable[str] = (), variants: Iterable[str] = ()
     project = load_project(root)
     result = BuildResult()
     documents = plan(project, handouts, variants, ["office"])
-    for outcome in sorted(_render_all(documents, project, "x-4", gates, jobs),
+    for outcome in sorted(map(finish, _render_all(documents, project, "x-4", gates, jobs)),
                           key=lambda outcome: documents.index(outcome.document)):
         result.warnings += outcome.warnings
         result.failures += outcome.problems

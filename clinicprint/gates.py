@@ -63,10 +63,14 @@ class GateReport:
 
 
 def run_gates(document: Document, project: Project, html: str, laid_out, pdf: bytes,
-              today: dt.date, allow_expired: bool = False) -> GateReport:
+              today: dt.date, allow_expired: bool = False,
+              reading: bool = True) -> GateReport:
+    """Every gate; with reading=False the caller runs reading_level() itself later
+    (a parallel build does it in the parent while the workers render)."""
     report = GateReport(document)
     runs = text_sizes(pdf)  # one pass over the PDF serves two gates
-    _reading_level(report, html)
+    if reading:
+        reading_level(report, prose_of(html))
     _print_size(report, runs)
     _contrast(report, laid_out)
     _required_sections(report, project, " ".join(text for _, _, text in runs))
@@ -115,10 +119,9 @@ def prose_of(html: str) -> str:
     return " ".join(sentences)
 
 
-def _reading_level(report: GateReport, html: str) -> None:
+def reading_level(report: GateReport, prose: str) -> None:
     import textstat
 
-    prose = prose_of(html)
     report.grade = round(textstat.flesch_kincaid_grade(prose), 1) if prose else 0.0
     target = report.document.variant.reading_grade_max
     if report.grade > target:
