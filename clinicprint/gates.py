@@ -8,7 +8,6 @@ rendered HTML, font sizes from the PDF itself, colours from the laid-out boxes.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
 import re
 from dataclasses import dataclass, field
@@ -134,42 +133,41 @@ def reading_level(report: GateReport, prose: str) -> None:
 def text_sizes(pdf: bytes) -> list[tuple[float, float, str]]:
     """(size in pt, height above the trim bottom in pt, text) of every run of text.
 
-    pdfminer applies the full transformation, including the matrices of form
-    XObjects, so text inside SVG artwork is measured at its printed size too."""
-    from pdfminer.converter import PDFPageAggregator
-    from pdfminer.layout import LTChar
-    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
-    from pdfminer.pdfpage import PDFPage
-    from pypdf import PdfReader
+    PDFium (Chrome's PDF engine) reads the PDF back; each character's size is its
+    font size times the scale of its full matrix, so text inside SVG artwork (form
+    XObjects) is measured at its printed size too."""
+    import ctypes
 
-    # Press pages have bleed and marks around the trim; measure from the trim edge.
-    # (pdfminer puts the media box's corner at 0, 0.)
-    trim_bottoms = [float(page.trimbox.bottom) - float(page.mediabox.bottom)
-                    for page in PdfReader(io.BytesIO(pdf)).pages]
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
     runs: list[tuple[float, float, str]] = []
-    # No layout analysis (laparams=None): only the characters and their sizes are needed.
-    manager = PDFResourceManager()
-    device = PDFPageAggregator(manager, laparams=None)
-    interpreter = PDFPageInterpreter(manager, device)
-    for pdf_page, bottom in zip(PDFPage.get_pages(io.BytesIO(pdf)), trim_bottoms):
-        interpreter.process_page(pdf_page)
-        page = device.get_result()
-        last = None
-        for char in _chars(page, LTChar):
-            key = (round(char.size, 2), round(char.y0 - bottom, 1))
-            if last == key:
-                runs[-1] = (runs[-1][0], runs[-1][1], runs[-1][2] + char.get_text())
-            else:
-                runs.append((*key, char.get_text()))
-            last = key
+    matrix, x, y = raw.FS_MATRIX(), ctypes.c_double(), ctypes.c_double()
+    document = pdfium.PdfDocument(pdf)
+    try:
+        for page in document:
+            bottom = page.get_trimbox()[1]  # press pages: measure from the trim edge
+            text_page = page.get_textpage()
+            last = None
+            for index in range(text_page.count_chars()):
+                char = chr(raw.FPDFText_GetUnicode(text_page.raw, index))
+                if raw.FPDFText_IsGenerated(text_page.raw, index) or char in "\r\n":
+                    last = None
+                    continue
+                raw.FPDFText_GetMatrix(text_page.raw, index, ctypes.byref(matrix))
+                raw.FPDFText_GetCharOrigin(text_page.raw, index, ctypes.byref(x),
+                                           ctypes.byref(y))
+                scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c))
+                key = (round(raw.FPDFText_GetFontSize(text_page.raw, index) * scale, 2),
+                       round(y.value - bottom, 1))
+                if key == last:
+                    runs[-1] = (*key, runs[-1][2] + char)
+                else:
+                    runs.append((*key, char))
+                last = key
+    finally:
+        document.close()
     return [(size, height, text.strip()) for size, height, text in runs if text.strip()]
-
-
-def _chars(item, kind):
-    if isinstance(item, kind):
-        yield item
-    for child in getattr(item, "_objs", None) or ():
-        yield from _chars(child, kind)
 
 
 def _print_size(report: GateReport, runs: list[tuple[float, float, str]]) -> None:
