@@ -83,6 +83,38 @@ def bare_weasyprint(project: Path, scratch: Path) -> tuple[float, int]:
     return time.perf_counter() - start, len(pages)
 
 
+FLEX_PANELS = """<style>
+  .sheet { display: flex; }
+  .sheet > .panel { position: relative; left: auto !important; top: 0; flex: none;
+                    height: 8.5in; hyphens: auto; }
+  .panel--fold-in { order: 1; } .panel--back { order: 2; } .panel--cover { order: 3; }
+  .bg, .panel-footer { display: none; }
+</style></head>"""
+
+
+def layout_constructions(project: Path, repeat: int = 5) -> list[tuple[str, float]]:
+    """Lay out the same brochure with our absolutely placed panels and with the
+    flexbox-and-hyphenation construction the issue warned about."""
+    from clinicprint.build import plan
+    from clinicprint.content import load_project
+    from clinicprint.render_html import render_html
+    from clinicprint.render_pdf import lay_out
+
+    loaded = load_project(project)
+    document = plan(loaded, ["vertebroplasty-brochure"], ["general"], ["office"])[0]
+    html = render_html(document, loaded.brand, project)
+    timings = []
+    for name, variant in (("absolute panels (used)", html),
+                          ("flexbox panels with hyphens: auto", html.replace("</head>",
+                                                                            FLEX_PANELS))):
+        lay_out(variant, document, project, loaded.brand)  # warm up
+        start = time.perf_counter()
+        for _ in range(repeat):
+            lay_out(variant, document, project, loaded.brand)
+        timings.append((name, (time.perf_counter() - start) / repeat))
+    return timings
+
+
 def make_library(project: Path, handouts: int) -> None:
     """A library of N discharge-like handouts, each its own file."""
     folder = project / "handouts"
@@ -108,6 +140,7 @@ def main() -> None:
         discharge = min(timed([PYTHON, str(project / "pipeline.py"), "discharge", "--patient",
                                "Bench Mark", "-o", str(temp / "one.pdf")], temp)
                         for _ in range(3))
+        constructions = layout_constructions(project)
         (temp / "bare").mkdir()
         bare, bare_count = bare_weasyprint(project, temp / "bare")
         scale = []
@@ -142,6 +175,8 @@ def main() -> None:
     lines += ["", "| handouts | documents (office) | --jobs 2 cold build | s per document |"
               " peak worker MB |", "| --- | --- | --- | --- | --- |"]
     lines += [f"| {h} | {d} | {s:.2f} s | {s / d:.3f} | {m:.0f} |" for h, d, s, m in scale]
+    lines += ["", "| brochure layout construction | layout time per render |", "| --- | --- |"]
+    lines += [f"| {name} | {seconds * 1000:.0f} ms |" for name, seconds in constructions]
     lines += ["", f"discharge target (< 1.5 s): {'met' if discharge < 1.5 else 'NOT met'}"]
     machine = (f"{platform.node() or 'this machine'}: {os.cpu_count()} CPUs, Python "
                f"{platform.python_version()}, {platform.platform()}")
