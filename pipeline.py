@@ -81,12 +81,10 @@ def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ..
         _warn("quality gates are OFF (--no-gates): these PDFs are not checked for "
               "reading level, print size, contrast, required sections or review date")
     gates = builder.GateOptions(enabled=not no_gates, allow_expired=allow_expired)
-    project = builder.load_project(root)
-    total = len(builder.shard_of(builder.plan(project, handouts, variants, profiles, pdfx),
-                                 share))
-    progress = Progress(total, quiet)
+    progress = Progress(quiet)
     result = builder.build(root, output, handouts, variants, profiles, pdfx, gates,
-                           jobs or builder.default_jobs(), force, share, report=progress)
+                           jobs or builder.default_jobs(), force, share, report=progress,
+                           planned=progress.planned)
     for warning in dict.fromkeys(result.warnings):
         _warn(warning)
     if not quiet:

@@ -195,10 +195,14 @@ def stale_documents(project: Project, documents: list[Document], output: Path,
 def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iterable[str] = (),
           profiles: Iterable[str] = (), pdfx: str = "x-4", gates: GateOptions = GateOptions(),
           jobs: int = 1, force: bool = False, shard: tuple[int, int] | None = None,
-          report: Report = lambda document, status, message: None) -> BuildResult:
-    """Render what changed; one failure does not stop the others."""
+          report: Report = lambda document, status, message: None,
+          planned: Callable[[int], None] = lambda count: None) -> BuildResult:
+    """Render what changed; one failure does not stop the others.
+
+    `planned` hears how many documents the build covers before any is reported."""
     project = load_project(root)
     documents = shard_of(plan(project, handouts, variants, profiles, pdfx), shard)
+    planned(len(documents))
     stale, fresh = (documents, []) if force else stale_documents(project, documents, output)
     result = BuildResult()
     by_path = {document.relative_path: document for document in documents}
@@ -214,11 +218,11 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
 def _keep_fresh(result: BuildResult, document: Document, entry: ManifestEntry, output: Path,
                 gates: GateOptions, report: Report) -> None:
     """Up to date, so not rendered; but a review date can expire while nothing changes."""
-    from .gates import GateReport, _medical_review
+    from .gates import GateReport, medical_review
 
     review = GateReport(document)
     if gates.enabled:
-        _medical_review(review, gates.today, gates.allow_expired)
+        medical_review(review, gates.today, gates.allow_expired)
     result.warnings += review.warnings
     if review.failures:
         (output / entry.path).unlink(missing_ok=True)

@@ -73,7 +73,7 @@ def run_gates(document: Document, project: Project, html: str, laid_out, pdf: by
     _print_size(report, runs)
     _contrast(report, laid_out)
     _required_sections(report, project, " ".join(text for _, _, text in runs))
-    _medical_review(report, today, allow_expired)
+    medical_review(report, today, allow_expired)
     _plain_words(report, project)
     return report
 
@@ -253,7 +253,7 @@ def _required_sections(report: GateReport, project: Project, text: str) -> None:
 
 # --- 5. medical review -----------------------------------------------------
 
-def _medical_review(report: GateReport, today: dt.date, allow_expired: bool) -> None:
+def medical_review(report: GateReport, today: dt.date, allow_expired: bool) -> None:
     review = report.document.handout.review
     days = (review.next_review - today).days
     report.review = f"due {review.next_review.isoformat()}"

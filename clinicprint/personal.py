@@ -19,7 +19,7 @@ from pathlib import Path
 from .build import plan
 from .content import PATIENT_FIELDS, Project
 from .errors import PipelineError
-from .gates import GateReport, _medical_review
+from .gates import GateReport, medical_review
 from .merge import Document
 from .render_html import render_html
 from .render_pdf import render_pdf
@@ -133,7 +133,7 @@ def render_sheet(project: Project, sheet: Sheet, profile: str, today: dt.date,
 def _review_gate(document: Document, today: dt.date, allow_expired: bool) -> list[str]:
     """Nurses must not hand out material whose medical review has expired."""
     report = GateReport(document)
-    _medical_review(report, today, allow_expired)
+    medical_review(report, today, allow_expired)
     if report.failures:
         raise PipelineError(report.failures[0])
     return report.warnings

@@ -9,14 +9,17 @@ import click
 
 
 class Progress:
-    def __init__(self, total: int, quiet: bool = False, stream=None):
-        self.total = total
+    def __init__(self, quiet: bool = False, stream=None):
+        self.total = 0
         self.quiet = quiet
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.done = 0
         self.counts = {"built": 0, "up to date": 0, "failed": 0}
         self.started = time.perf_counter()
+
+    def planned(self, total: int) -> None:
+        self.total = total
 
     def __call__(self, document, status: str, message: str | None) -> None:
         self.done += 1

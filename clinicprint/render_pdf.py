@@ -40,6 +40,7 @@ class Rendered:
     inputs: tuple[str, ...] = ()  # files loaded while rendering, relative to the project
 
 
+@functools.lru_cache(maxsize=1)
 def _fetcher_class():
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
