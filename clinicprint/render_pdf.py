@@ -25,6 +25,7 @@ from .errors import RenderError
 from .layouts import INCH, KINDS, Profile, cmyk_profile
 from .merge import Document
 
+STYLE_BLOCK = re.compile(r"<style\b.*?</style>", re.DOTALL | re.IGNORECASE)
 PANEL_END = "end-{}"      # sentinel after a panel's last line of content
 PANEL_LIMIT = "limit-{}"  # sentinel at the lowest point content may reach
 OVERFLOW_TOLERANCE_PX = 0.5
@@ -138,7 +139,8 @@ def lay_out(html: str, document: Document, root: Path, brand: Brand):
     if document.profile.cmyk:
         known = brand_cmyk(brand.colours, brand.colours_cmyk)
         also, recolour = (cmyk_profile(),), functools.partial(to_cmyk, known=known)
-        html = recolour(html)
+        # Only the style block: "#101" in a patient's text is a room, not a colour.
+        html = STYLE_BLOCK.sub(lambda block: recolour(block[0]), html)
     fetcher = _fetcher_class()(root, also, recolour)
     cache = IMAGE_CACHES[document.profile.cmyk]
     cache.used.clear()

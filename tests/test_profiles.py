@@ -186,3 +186,13 @@ def test_builds_in_two_folders_give_identical_bytes(tmp_path: Path, project: Pat
         digests.append({p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
                         for p in sorted((root / "output").rglob("*.pdf"))})
     assert len(digests[0]) == 4 and digests[0] == digests[1]
+
+
+def test_press_recolours_styles_but_not_text_that_looks_like_a_colour(project: Path) -> None:
+    edit(project / f"handouts/{BROCHURE}.yaml", "Bring a list of your medicines to your visit.",
+         "Bring a list of your medicines to room #101 or #ABCDEF.")
+    result = run_cli("build", "--profile", "press", "--variant", "general", project=project)
+    assert result.exit_code == 0, result.output
+    text = PdfReader(project / f"output/press/{BROCHURE}/general.pdf").pages[0].extract_text()
+    assert "room #101 or #ABCDEF." in " ".join(text.split())
+    assert PRIMARY_CMYK in all_content(project / f"output/press/{BROCHURE}/general.pdf")
