@@ -178,10 +178,11 @@ def shard_of(documents: list[Document], shard: tuple[int, int] | None) -> list[D
 
 
 def stale_documents(project: Project, documents: list[Document], output: Path,
+                    hashes: FileHashes | None = None,
                     ) -> tuple[list[Document], list[ManifestEntry]]:
     """Split documents into those to render and the manifest entries still current."""
     manifest = {entry.path: entry for entry in read_manifest(output)}
-    hashes = FileHashes(project.root)
+    hashes = hashes or FileHashes(project.root)
     stale, fresh = [], []
     for document in documents:
         entry = manifest.get(document.relative_path)
@@ -203,12 +204,14 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
     project = load_project(root)
     documents = shard_of(plan(project, handouts, variants, profiles, pdfx), shard)
     planned(len(documents))
-    stale, fresh = (documents, []) if force else stale_documents(project, documents, output)
+    # One set of file hashes serves the freshness check and the new input keys.
+    hashes = FileHashes(project.root)
+    stale, fresh = ((documents, []) if force
+                    else stale_documents(project, documents, output, hashes))
     result = BuildResult()
     by_path = {document.relative_path: document for document in documents}
     for entry in fresh:
         _keep_fresh(result, by_path[entry.path], entry, output, gates, report)
-    hashes = FileHashes(project.root)
     for outcome in _render_all(stale, project, pdfx, gates, jobs):
         _record(result, finish(outcome), output, hashes, report)
     update_manifest(output, result.built, result.up_to_date)

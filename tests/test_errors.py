@@ -148,23 +148,20 @@ def test_content_cannot_point_outside_the_project(project: Path) -> None:
                          "the project")
 
 
-def test_template_loading_a_file_outside_the_project_is_refused(project: Path) -> None:
-    edit(project / "templates/discharge.html", "{{ m.logo() }}",
-         '<img src="file:///etc/hostname" alt="x">')
+@pytest.mark.parametrize("template,original,replacement,refused,reason", [
+    ("discharge.html", "{{ m.logo() }}", '<img src="file:///etc/hostname" alt="x">',
+     "file:///etc/hostname", "outside the project"),
+    ("base.html", '<link rel="stylesheet" href="styles/fonts.css">',
+     '<link rel="stylesheet" href="https://fonts.example.com/x.css">',
+     "https://fonts.example.com/x.css", "no network"),
+], ids=["file-outside-the-project", "network"])
+def test_template_loading_from_outside_the_project_is_refused(
+        project: Path, template: str, original: str, replacement: str, refused: str,
+        reason: str) -> None:
+    edit(project / "templates" / template, original, replacement)
     result = build(project, "--handout", "vertebroplasty-discharge", "--variant", "general",
                    "--profile", "office")
-    assert_clean_failure(result, "refused to load 'file:///etc/hostname'",
-                         "outside the project")
-    assert_nothing_written(project)
-
-
-def test_template_loading_from_the_network_is_refused(project: Path) -> None:
-    edit(project / "templates/base.html", '<link rel="stylesheet" href="styles/fonts.css">',
-         '<link rel="stylesheet" href="https://fonts.example.com/x.css">')
-    result = build(project, "--handout", "vertebroplasty-discharge", "--variant", "general",
-                   "--profile", "office")
-    assert_clean_failure(result, "refused to load 'https://fonts.example.com/x.css'",
-                         "no network")
+    assert_clean_failure(result, f"refused to load '{refused}'", reason)
     assert_nothing_written(project)
 
 
