@@ -294,7 +294,9 @@ def list_(ctx: click.Context) -> None:
 
 def main() -> None:
     try:
-        cli(prog_name="pipeline.py", standalone_mode=False)
+        # Without standalone mode Click returns the code of `ctx.exit(n)` instead of
+        # exiting; it must still become the process's exit status.
+        code = cli(prog_name="pipeline.py", standalone_mode=False)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -307,6 +309,7 @@ def main() -> None:
         click.echo(f"Error: {where}: {exc.strerror or exc}; check the folder and try again",
                    err=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

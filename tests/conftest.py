@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +18,36 @@ from pipeline import cli  # noqa: E402
 
 PROJECT_FILES = ("brand.yaml", "variants.yaml", "plain-words.yaml", "handouts", "templates",
                  "styles", "assets")
+
+
+def run_pipeline(*args: str, project: Path | None = None, cwd: Path | None = None,
+                 env: dict[str, str] | None = None, input: bytes | None = None,
+                 timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python pipeline.py ...` as a real process, as a user or CI does: exit
+    codes, stdout and stderr are what the shell sees (bytes; decode as needed)."""
+    prefix = ["--project", str(project)] if project else []
+    return subprocess.run([sys.executable, str(ROOT / "pipeline.py"), *prefix, *map(str, args)],
+                          cwd=cwd or ROOT, env={**os.environ, **(env or {})}, input=input,
+                          capture_output=True, timeout=timeout)
+
+
+def assert_process_failed(proc: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Exit 1, every fragment in stderr, no traceback; returns stderr as text."""
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, f"{fragment!r} not in:\n{err}"
+    return err
+
+
+def documents_of(root: Path = ROOT) -> list:
+    """Every handout x variant x profile the project at `root` builds, derived from
+    its content, so tests never hard-code today's handouts."""
+    from clinicprint.build import plan
+    from clinicprint.content import load_project
+
+    return plan(load_project(root))
 
 
 def run_cli(*args: str, project: Path | None = None) -> Result:
