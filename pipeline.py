@@ -31,6 +31,30 @@ def cli(ctx: click.Context, project: Path) -> None:
     ctx.obj = {"root": project.resolve()}
 
 
+def _language_options(command):
+    """--lang, --allow-stale and --allow-draft: the same on every command that prints."""
+    command = click.option(
+        "--allow-draft", is_flag=True,
+        help="Print translations nobody has reviewed yet, marked 'Draft translation, not "
+             "reviewed' (not for patients).")(command)
+    command = click.option(
+        "--allow-stale", is_flag=True,
+        help="Print translations whose English has changed since, marked out of date "
+             "(loudly; not for patients).")(command)
+    return click.option("--lang", "langs", multiple=True, metavar="CODE",
+                        help="Only this language (repeatable), e.g. en, es; see "
+                             "languages.yaml.  [default: every language]")(command)
+
+
+def _warn_language_flags(allow_stale: bool, allow_draft: bool) -> None:
+    if allow_stale:
+        _warn("--allow-stale: translations whose English has changed are printed, marked "
+              "out of date. NOT FOR PATIENTS.")
+    if allow_draft:
+        _warn("--allow-draft: translations nobody has reviewed are printed, marked 'Draft "
+              "translation, not reviewed'. NOT FOR PATIENTS.")
+
+
 @cli.command()
 @click.option("--handout", "handouts", multiple=True, metavar="NAME",
               help="Build only this handout (repeatable).")
@@ -56,12 +80,16 @@ def cli(ctx: click.Context, project: Path) -> None:
 @click.option("--shard", metavar="K/N", default=None,
               help="Build only share K of N (for N parallel CI runners).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but problems.")
+@_language_options
 @click.pass_context
 def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ...],
           profiles: tuple[str, ...], pdfx: str, output: Path | None, no_gates: bool,
           allow_expired: bool, jobs: int | None, force: bool, check_only: bool,
-          shard: str | None, quiet: bool) -> None:
-    """Render every handout x variant x profile to output/<profile>/<handout>/<variant>.pdf.
+          shard: str | None, quiet: bool, langs: tuple[str, ...] = (),
+          allow_stale: bool = False, allow_draft: bool = False) -> None:
+    """Render every language x handout x variant x profile to
+    output/<profile>/<handout>/<variant>.pdf (English) and
+    output/<lang>/<profile>/<handout>/<variant>.pdf (every other language).
 
     Each handout is built in the profiles it is made in (see `list`). Only documents
     whose inputs changed are rendered again; output/manifest.json records each file's
@@ -75,16 +103,18 @@ def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ..
     output = (output or root / "output").resolve()
     share = _parse_shard(shard)
     if check_only:
-        _check_outputs(root, output, handouts, variants, profiles, pdfx, share)
+        _check_outputs(root, output, handouts, variants, profiles, pdfx, share, langs)
         return
+    _warn_language_flags(allow_stale, allow_draft)
     if no_gates:
         _warn("quality gates are OFF (--no-gates): these PDFs are not checked for "
               "reading level, print size, contrast, required sections or review date")
-    gates = builder.GateOptions(enabled=not no_gates, allow_expired=allow_expired)
+    gates = builder.GateOptions(enabled=not no_gates, allow_expired=allow_expired,
+                                allow_stale=allow_stale, allow_draft=allow_draft)
     progress = Progress(quiet)
     result = builder.build(root, output, handouts, variants, profiles, pdfx, gates,
                            jobs or builder.default_jobs(), force, share, report=progress,
-                           planned=progress.planned)
+                           planned=progress.planned, langs=langs)
     for warning in dict.fromkeys(result.warnings):
         _warn(warning)
     if not quiet:
@@ -103,13 +133,13 @@ def _parse_shard(shard: str | None) -> tuple[int, int] | None:
     return int(number), int(count)
 
 
-def _check_outputs(root, output, handouts, variants, profiles, pdfx, share) -> None:
+def _check_outputs(root, output, handouts, variants, profiles, pdfx, share, langs=()) -> None:
     """build --check: say what would be built, without rendering or importing WeasyPrint."""
     from clinicprint import build as builder
 
     project = builder.load_project(root)
-    documents = builder.shard_of(builder.plan(project, handouts, variants, profiles, pdfx),
-                                 share)
+    documents = builder.shard_of(builder.plan(project, handouts, variants, profiles, pdfx,
+                                              langs), share)
     stale, fresh = builder.stale_documents(project, documents, output)
     for document in stale:
         click.echo(f"would build {document.relative_path}")
@@ -156,9 +186,17 @@ def combine(ctx: click.Context, shards: tuple[Path, ...], output: Path | None) -
 @click.option("-o", "--output", metavar="FILE|DIR|-",
               help="File to write, - for standard output (to pipe to lp), or with --csv "
                    "a folder.  [default: a time-stamped name in the current folder]")
+@click.option("--lang", default=None, metavar="CODE",
+              help="Language of the sheet, e.g. es (a `lang` column per row with --csv).  "
+                   "[default: English]")
+@click.option("--allow-draft", is_flag=True,
+              help="Print a translation nobody has reviewed yet, marked as a draft.")
+@click.option("--allow-stale", is_flag=True,
+              help="Print a translation whose English has changed, marked out of date.")
 @click.pass_context
 def discharge(ctx: click.Context, variant: str, csv_file: Path | None, merge: bool,
               with_brochure: bool, allow_expired: bool, profile: str, output: str | None,
+              lang: str | None = None, allow_draft: bool = False, allow_stale: bool = False,
               **details: str | None) -> None:
     """Print discharge instructions filled in for one patient, or a day's list.
 
@@ -169,8 +207,10 @@ def discharge(ctx: click.Context, variant: str, csv_file: Path | None, merge: bo
     from clinicprint.personal import run_discharge
 
     details = {name.replace("_", "-"): value for name, value in details.items()}
+    _warn_language_flags(allow_stale, allow_draft)
     written = run_discharge(_root(ctx), variant, details, profile, csv_file, merge,
-                            with_brochure, allow_expired, output, warn=_warn)
+                            with_brochure, allow_expired, output, warn=_warn, lang=lang,
+                            allow_draft=allow_draft, allow_stale=allow_stale)
     for path in written:
         click.echo(f"Wrote {path}", err=True)
 
@@ -181,8 +221,11 @@ def discharge(ctx: click.Context, variant: str, csv_file: Path | None, merge: bo
 @click.option("--approve", is_flag=True,
               help="Also make the current pages the approved visual baselines "
                    "(tests/baselines/), after a deliberate layout change.")
+@click.option("--lang", "langs", multiple=True, metavar="CODE",
+              help="Only this language's documents (repeatable).  [default: every language]")
 @click.pass_context
-def proof(ctx: click.Context, output: Path | None, approve: bool) -> None:
+def proof(ctx: click.Context, output: Path | None, approve: bool,
+          langs: tuple[str, ...] = ()) -> None:
     """Write output/proof/index.html: every built document, page by page, for reviewers."""
     from clinicprint.content import load_project
     from clinicprint.output import read_manifest
@@ -192,12 +235,16 @@ def proof(ctx: click.Context, output: Path | None, approve: bool) -> None:
     output = (output or root / "output").resolve()
     if not read_manifest(output):
         raise PipelineError(f"{output}: nothing built yet; run `pipeline.py build` first")
-    page = build_proof(output, load_project(root).brand.name)
+    project = load_project(root)
+    from clinicprint.languages import select
+
+    codes = {language.code for language in select(project.languages, list(langs))}
+    page = build_proof(output, project.brand.name, codes if langs else None)
     click.echo(f"Proofs: {page}")
     if approve:
         from clinicprint.visual import approve as approve_pages
 
-        entries = read_manifest(output)
+        entries = [e for e in read_manifest(output) if not langs or e.lang in codes]
         count = approve_pages([(output / e.path, e.path) for e in entries],
                               root / "tests" / "baselines")
         click.echo(f"Approved {count} pages of {len(entries)} documents as baselines in "
@@ -228,9 +275,11 @@ def watch(ctx: click.Context, profiles: tuple[str, ...], jobs: int | None) -> No
               help="Check only this audience variant (repeatable).")
 @click.option("--allow-expired", is_flag=True,
               help="Report an expired medical review as a warning, not a failure.")
+@_language_options
 @click.pass_context
 def check_(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ...],
-           allow_expired: bool) -> None:
+           allow_expired: bool, langs: tuple[str, ...] = (), allow_stale: bool = False,
+           allow_draft: bool = False) -> None:
     """Run the quality gates on every handout x variant and print a table.
 
     Gates: reading grade, smallest body and footer text in the PDF, lowest text
@@ -239,7 +288,10 @@ def check_(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, .
     """
     from clinicprint.build import GateOptions, check
 
-    result = check(_root(ctx), handouts, variants, GateOptions(allow_expired=allow_expired))
+    _warn_language_flags(allow_stale, allow_draft)
+    result = check(_root(ctx), handouts, variants,
+                   GateOptions(allow_expired=allow_expired, allow_stale=allow_stale,
+                               allow_draft=allow_draft), langs=langs)
     click.echo(_gate_table(result.reports))
     for warning in result.warnings:
         _warn(warning)
@@ -249,12 +301,12 @@ def check_(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, .
 
 
 def _gate_table(reports) -> str:
-    header = ("handout", "variant", "grade", "body pt", "footer pt", "contrast", "missing",
+    header = ("handout", "variant", "lang", "grade", "body pt", "footer pt", "contrast", "missing",
               "review", "result")
     rows = [header]
     for r in reports:
         rows.append((r.document.handout.id, r.document.variant.name,
-                     f"{r.grade:.1f} / {r.document.variant.reading_grade_max:g}",
+                     r.document.language.code, r.reading_text(),
                      f"{r.smallest_body[0]:g}" if r.smallest_body else "-",
                      f"{r.smallest_footer[0]:g}" if r.smallest_footer else "-",
                      f"{r.lowest_contrast[0]:.1f}:1" if r.lowest_contrast else "-",
@@ -289,6 +341,10 @@ def list_(ctx: click.Context) -> None:
     click.echo("Profiles:")
     for profile in PROFILES.values():
         click.echo(f"  {profile.name:<28} {profile.description}")
+    click.echo("Languages:")
+    for language in project.languages.values():
+        where = "output/" if language.source else f"output/{language.code}/"
+        click.echo(f"  {language.code:<28} {language.name} ({language.tag}), in {where}")
     click.echo(f"{len(plan(project))} documents in all.")
 
 

@@ -35,20 +35,28 @@ class BuildResult:
 class GateOptions:
     enabled: bool = True
     allow_expired: bool = False
+    allow_stale: bool = False   # print out-of-date translations, marked (translations.py)
+    allow_draft: bool = False   # print unreviewed translations, marked
     today: dt.date = field(default_factory=dt.date.today)
 
 
 def plan(project: Project, handouts: Iterable[str] = (), variants: Iterable[str] = (),
-         profiles: Iterable[str] = (), pdfx: str = "x-4") -> list[Document]:
-    """Every handout x variant x profile selected, in a stable order.
+         profiles: Iterable[str] = (), pdfx: str = "x-4",
+         langs: Iterable[str] = ()) -> list[Document]:
+    """Every language x handout x variant x profile selected, in a stable order.
 
-    A handout is built only in the variants and profiles it is made in."""
+    A handout is built only in the variants and profiles it is made in, and in
+    every language the project declares (languages.yaml)."""
+    from .languages import select
+    from .translations import merge_in
+
     handouts = _selected("handout", list(handouts), project.handouts)
     variants = _selected("variant", list(variants), project.variants)
     profiles = _selected("profile", list(profiles), PROFILES)
+    languages = select(project.languages, list(langs))
     chosen = {name: _with_pdfx(PROFILES[name], pdfx) for name in profiles}
-    documents = [merge_variant(project.handouts[h], project.variants[v], chosen[p])
-                 for h in handouts for p in profiles for v in variants
+    documents = [merge_in(project, project.handouts[h], project.variants[v], chosen[p], lang)
+                 for lang in languages for h in handouts for p in profiles for v in variants
                  if v in project.handouts[h].variants and p in project.handouts[h].profiles]
     if not documents:
         raise PipelineError("nothing to build: no selected handout is made in the selected "
@@ -96,9 +104,14 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
     from .render_html import render_html
     from .render_pdf import render_pdf
 
+    from .translations import translation_gate
+
     outcome = Outcome(document)
+    outcome.problems, outcome.warnings = translation_gate(document, gates)
+    if outcome.problems:
+        return outcome  # never print English, or out-of-date words, in a translation
     try:
-        html = render_html(document, project.brand, project.root)
+        html = render_html(document, project.brand, project.root, notices=project.notices)
         rendered = render_pdf(html, document, project.root, project.brand)
     except PipelineError as exc:
         outcome.problems.append(exc.message)
@@ -138,9 +151,9 @@ def _start_worker(root: Path, pdfx: str, gates: GateOptions) -> None:
     _WORKER.update(project=load_project(root), pdfx=pdfx, gates=gates)
 
 
-def _render_in_worker(ids: tuple[str, str, str]) -> Outcome:
+def _render_in_worker(ids: tuple[str, str, str, str]) -> Outcome:
     project = _WORKER["project"]
-    document = plan(project, [ids[0]], [ids[1]], [ids[2]], _WORKER["pdfx"])[0]
+    document = plan(project, [ids[0]], [ids[1]], [ids[2]], _WORKER["pdfx"], [ids[3]])[0]
     return render_outcome(document, project, _WORKER["gates"])
 
 
@@ -156,7 +169,8 @@ def _render_all(documents: list[Document], project: Project, pdfx: str, gates: G
     # Import the renderer once, before forking, so every worker inherits it.
     import weasyprint  # noqa: F401
 
-    ids = [(d.handout.id, d.variant.name, d.profile.name) for d in documents]
+    ids = [(d.handout.id, d.variant.name, d.profile.name, d.language.code)
+           for d in documents]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=min(jobs, len(documents)), mp_context=context,
                              initializer=_start_worker,
@@ -197,12 +211,13 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
           profiles: Iterable[str] = (), pdfx: str = "x-4", gates: GateOptions = GateOptions(),
           jobs: int = 1, force: bool = False, shard: tuple[int, int] | None = None,
           report: Report = lambda document, status, message: None,
-          planned: Callable[[int], None] = lambda count: None) -> BuildResult:
+          planned: Callable[[int], None] = lambda count: None,
+          langs: Iterable[str] = ()) -> BuildResult:
     """Render what changed; one failure does not stop the others.
 
     `planned` hears how many documents the build covers before any is reported."""
     project = load_project(root)
-    documents = shard_of(plan(project, handouts, variants, profiles, pdfx), shard)
+    documents = shard_of(plan(project, handouts, variants, profiles, pdfx, langs), shard)
     planned(len(documents))
     # One set of file hashes serves the freshness check and the new input keys.
     hashes = FileHashes(project.root)
@@ -222,10 +237,16 @@ def _keep_fresh(result: BuildResult, document: Document, entry: ManifestEntry, o
                 gates: GateOptions, report: Report) -> None:
     """Up to date, so not rendered; but a review date can expire while nothing changes."""
     from .gates import GateReport, medical_review
+    from .translations import translation_gate
 
     review = GateReport(document)
     if gates.enabled:
         medical_review(review, gates.today, gates.allow_expired)
+    # A translation's review can be withdrawn, or --allow-draft left off, while
+    # nothing changes.
+    failures, warnings = translation_gate(document, gates)
+    review.failures += failures
+    review.warnings += warnings
     result.warnings += review.warnings
     if review.failures:
         (output / entry.path).unlink(missing_ok=True)
@@ -256,11 +277,13 @@ def _record(result: BuildResult, outcome: Outcome, output: Path, hashes: FileHas
 
 
 def check(root: Path, handouts: Iterable[str] = (), variants: Iterable[str] = (),
-          gates: GateOptions = GateOptions(), jobs: int = 1) -> BuildResult:
-    """Run every gate on every handout x variant (office profile), writing nothing."""
+          gates: GateOptions = GateOptions(), jobs: int = 1,
+          langs: Iterable[str] = ()) -> BuildResult:
+    """Run every gate on every language x handout x variant (office profile), writing
+    nothing."""
     project = load_project(root)
     result = BuildResult()
-    documents = plan(project, handouts, variants, ["office"])
+    documents = plan(project, handouts, variants, ["office"], langs=langs)
     for outcome in sorted(map(finish, _render_all(documents, project, "x-4", gates, jobs)),
                           key=lambda outcome: documents.index(outcome.document)):
         result.warnings += outcome.warnings
@@ -277,7 +300,8 @@ def default_jobs() -> int:
 def _entry(document: Document, outcome: Outcome, key: str) -> ManifestEntry:
     return ManifestEntry(
         handout=document.handout.id, variant=document.variant.name,
-        profile=document.profile.name, path=document.relative_path, pages=outcome.pages,
+        profile=document.profile.name, lang=document.language.code,
+        path=document.relative_path, pages=outcome.pages,
         sha256=sha256(outcome.pdf), document_code=document.handout.document_code,
         revision=document.handout.revision.isoformat(), input_key=key,
         inputs=outcome.inputs, gates=outcome.report.summary() if outcome.report else None)

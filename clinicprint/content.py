@@ -122,6 +122,11 @@ class Project:
     variants: dict[str, Variant]
     handouts: dict[str, Handout]
     plain_words: dict[str, str]
+    # Languages (clinicprint/languages.py): filled by load_languages_into().
+    languages: dict = field(default_factory=dict)
+    translations: dict = field(default_factory=dict)   # (lang, handout id) -> Translation
+    plain_words_by_lang: dict = field(default_factory=dict)
+    notices: tuple = ()                                # language-assistance lines
 
 
 # --- brand ---------------------------------------------------------------
@@ -523,13 +528,17 @@ def load_project(root: Path) -> Project:
     plain_words = _guarded(problems, _load_plain_words, root, problems) or {}
     if problems or brand is None:
         raise ContentError(problems or ["brand.yaml: could not be loaded"])
-    return Project(root=root, brand=brand, variants=variants, handouts=handouts,
-                   plain_words=plain_words)
+    project = Project(root=root, brand=brand, variants=variants, handouts=handouts,
+                      plain_words=plain_words)
+    from .translations import load_languages_into  # languages, translations, notices
+
+    return load_languages_into(project)
 
 
-def _load_plain_words(root: Path, problems: list[str]) -> dict[str, str]:
-    check = Checker("plain-words.yaml")
-    data = check.mapping(load_yaml(root / "plain-words.yaml", "plain-words.yaml"), "", 1)
+def _load_plain_words(root: Path, problems: list[str],
+                      name: str = "plain-words.yaml") -> dict[str, str]:
+    check = Checker(name)
+    data = check.mapping(load_yaml(root / name, name), "", 1)
     terms = {}
     if data is not None:
         check.keys(data, "", {"terms"}, set())

@@ -22,7 +22,7 @@ FOOTER_STRIP_PT = 0.75 * 72  # text this close to the bottom edge is footer text
 # Text outside the reading flow: contact details, labels, footers.
 NOT_PROSE = {"contact-list", "write-in", "running-footer", "panel-footer", "call-number",
              "contact-web", "masthead__clinic", "cover-brand", "clinic-name", "schedule",
-             "cover-tagline"}
+             "cover-tagline", "translation-mark", "language-help"}
 
 
 @dataclass
@@ -45,7 +45,9 @@ class GateReport:
         """Plain measurements for the manifest and the proof page."""
         return {
             "grade": self.grade,
-            "grade_max": self.document.variant.reading_grade_max,
+            "grade_max": reading_target(self.document)[1],
+            "reading_formula": reading_target(self.document)[0],
+            "lang": self.document.language.code,
             "body_pt": self.smallest_body[0] if self.smallest_body else None,
             "footer_pt": self.smallest_footer[0] if self.smallest_footer else None,
             "contrast": round(self.lowest_contrast[0], 2) if self.lowest_contrast else None,
@@ -53,6 +55,16 @@ class GateReport:
             "review": self.review,
             "passed": self.passed,
         }
+
+    def reading_text(self) -> str:
+        """The reading measure against its target, e.g. '6.1 / 8' or 'FH 72.4 / >=70'."""
+        formula, target = reading_target(self.document)
+        if self.grade is None:
+            return "-"
+        if formula == "flesch-kincaid-grade":
+            return f"{self.grade:.1f} / {target:g}"
+        short = "".join(word[0].upper() for word in formula.split("-"))
+        return f"{short} {self.grade:.1f} / >={target:g}"
 
     def fail(self, message: str) -> None:
         self.failures.append(f"{self.document.label}: {message}")
@@ -118,14 +130,39 @@ def prose_of(html: str) -> str:
     return " ".join(sentences)
 
 
+def reading_target(document: Document) -> tuple[str, float]:
+    """The document's reading formula and its target for the variant: English grade
+    maxima live in variants.yaml, other languages' targets in languages.yaml."""
+    reading = document.language.reading
+    target = reading.targets.get(document.variant.name, document.variant.reading_grade_max)
+    return reading.formula, target
+
+
 def reading_level(report: GateReport, prose: str) -> None:
+    formula, target = reading_target(report.document)
+    if formula != "flesch-kincaid-grade":
+        return _reading_ease(report, prose, formula, target)
     import textstat
 
     report.grade = round(textstat.flesch_kincaid_grade(prose), 1) if prose else 0.0
-    target = report.document.variant.reading_grade_max
     if report.grade > target:
         report.fail(f"reading grade {report.grade} is above the target {target:g} for "
                     f"{report.document.variant.name}; use shorter sentences and words")
+
+
+def _reading_ease(report: GateReport, prose: str, formula: str, target: float) -> None:
+    """Spanish (and other) ease scores: 0-100, higher is easier, with syllables counted
+    by the language's own pyphen dictionary (textstat's backend takes the language
+    per call, so English and Spanish documents can be measured in one process)."""
+    from textstat.backend import metrics
+
+    language = report.document.language
+    measure = getattr(metrics, formula.replace("-", "_"))
+    report.grade = round(measure(prose, language.hyphenation), 1) if prose else 100.0
+    if report.grade < target:
+        report.fail(f"reading ease ({formula}) {report.grade} is below the target "
+                    f"{target:g} for {report.document.variant.name} in {language.name}; use "
+                    "shorter sentences and words")
 
 
 # --- 2. print size ---------------------------------------------------------
@@ -246,6 +283,15 @@ def _required_sections(report: GateReport, project: Project, text: str) -> None:
         report.missing.append("clinic contact")
     if document.handout.document_code not in text:
         report.missing.append("document code")
+    # Detected in the document's own words: each required section's heading, as
+    # translated, must be in the PDF's text.
+    printed = _folded(text)
+    for section in document.sections:
+        required = KINDS[document.handout.kind].required_sections
+        if (section.id in required or section.type in required) and \
+                _folded(section.title) not in printed:
+            report.missing.append(f"{section.id} (heading '{section.title}' not found in "
+                                  "the PDF)")
     for name in report.missing:
         report.fail(f"required section '{name}' is missing; restore it in "
                     f"{document.handout.path.name}")
@@ -283,11 +329,17 @@ def _section_texts(document: Document):
         yield f"section '{section.id}'", " ".join(parts)
 
 
+def _folded(text: str) -> str:
+    """Text to compare headings by: no soft hyphens or hyphenated line ends, one space."""
+    return re.sub(r"\s+", "", text.replace("\u00ad", "").replace("-", "")).lower()
+
+
 def _plain_words(report: GateReport, project: Project) -> None:
     document = report.document
     allowed = set(document.handout.allowed_terms)
+    words = project.plain_words_by_lang.get(document.language.code, project.plain_words)
     for where, text in _section_texts(document):
-        for term, plain in project.plain_words.items():
+        for term, plain in words.items():
             if term in allowed:
                 continue
             if re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.IGNORECASE):

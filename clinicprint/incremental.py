@@ -17,8 +17,10 @@ from pathlib import Path
 from .merge import Document
 from .output import ManifestEntry
 
-SHARED_INPUTS = ("brand.yaml", "variants.yaml", "plain-words.yaml")
-LIBRARIES = ("weasyprint", "pydyf", "pypdf", "jinja2", "markdown-it-py", "segno", "fonttools")
+SHARED_INPUTS = ("brand.yaml", "variants.yaml", "plain-words.yaml", "languages.yaml",
+                 "language-assistance.yaml")
+LIBRARIES = ("weasyprint", "pydyf", "pypdf", "jinja2", "markdown-it-py", "segno", "fonttools",
+             "babel", "pyphen")
 CODE = Path(__file__).resolve().parent
 
 
@@ -53,7 +55,10 @@ def engine_key() -> str:
 def static_inputs(document: Document, root: Path) -> list[str]:
     templates = sorted(p.relative_to(root).as_posix() for p in (root / "templates").glob("*"))
     handout = document.handout.path.relative_to(root).as_posix()
-    return [handout, *SHARED_INPUTS, *templates]
+    language = [document.language.plain_words]
+    if document.translation is not None:  # the translation file: its words and review
+        language.append(document.translation.file)
+    return [handout, *SHARED_INPUTS, *templates, *language]
 
 
 def input_key(document: Document, root: Path, loaded: tuple[str, ...],

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from .content import Handout, Override, Section, Variant
+from .languages import ENGLISH, Language
 from .layouts import Profile
 
 
@@ -20,25 +21,34 @@ class Document:
     subtitle: str
     summary: str
     sections: tuple[Section, ...]
+    language: Language = ENGLISH
+    translation: object = None  # translations.TranslationStatus, for a translated document
 
     @property
     def relative_path(self) -> str:
-        return f"{self.profile.name}/{self.handout.id}/{self.variant.name}.pdf"
+        """English (the source language) at <profile>/<handout>/<variant>.pdf, every other
+        language in a folder of its own: <lang>/<profile>/<handout>/<variant>.pdf."""
+        prefix = "" if self.language.source else f"{self.language.code}/"
+        return f"{prefix}{self.profile.name}/{self.handout.id}/{self.variant.name}.pdf"
 
     @property
     def label(self) -> str:
-        return f"{self.handout.id} [{self.variant.name}, {self.profile.name}]"
+        lang = "" if self.language.source else f", {self.language.code}"
+        return f"{self.handout.id} [{self.variant.name}, {self.profile.name}{lang}]"
 
     def in_panel(self, panel: str) -> list[Section]:
         return [section for section in self.sections if section.panel == panel]
 
 
-def merge_variant(handout: Handout, variant: Variant, profile: Profile) -> Document:
+def merge_variant(handout: Handout, variant: Variant, profile: Profile,
+                  language: Language = ENGLISH, translation: object = None) -> Document:
+    """`handout` is already in `language` (translations.translate_handout)."""
     override = handout.overrides.get(variant.name, Override())
     fields = {"title": handout.title, "subtitle": handout.subtitle,
               "summary": handout.summary, **override.fields}
     return Document(handout=handout, variant=variant, profile=profile,
-                    sections=_merge_sections(handout.sections, override), **fields)
+                    sections=_merge_sections(handout.sections, override),
+                    language=language, translation=translation, **fields)
 
 
 def _merge_sections(shared: tuple[Section, ...], override: Override) -> tuple[Section, ...]:

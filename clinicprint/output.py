@@ -25,6 +25,7 @@ class ManifestEntry:
     input_key: str = ""
     inputs: tuple[str, ...] = ()  # files WeasyPrint loaded: stylesheets, fonts, images
     gates: dict | None = None     # the quality-gate measurements, for the proof page
+    lang: str = "en"              # the document's language (languages.yaml code)
 
 
 def write_atomic(target: Path, data: bytes) -> None:

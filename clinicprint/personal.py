@@ -27,33 +27,40 @@ from .render_pdf import render_pdf
 VERTEBRA = re.compile(r"^(C[1-7]|T(?:[1-9]|1[0-2])|L[1-5]|S1)$")
 PERSONAL_PROFILES = ("office", "office-a4")
 MAX_NOTES = 400
-CSV_COLUMNS = ("variant", *PATIENT_FIELDS)
+CSV_COLUMNS = ("variant", "lang", *PATIENT_FIELDS)
 
 
 @dataclass(frozen=True)
 class Sheet:
     variant: str
     fields: dict[str, str]  # display text for each patient field given
+    lang: str = "en"
 
 
-def parse_patient(values: dict[str, str], where: str) -> dict[str, str]:
-    """Validate and format the patient's details; `where` names the option or row."""
+def parse_patient(values: dict[str, str], where: str, language=None) -> dict[str, str]:
+    """Validate and format the patient's details; `where` names the option or row.
+    Dates are written in the sheet's language (Babel); English as before."""
     fields: dict[str, str] = {}
     for name in PATIENT_FIELDS:
         value = (values.get(name) or "").strip()
         if value:
-            fields[name] = _format(name, value, where)
+            fields[name] = _format(name, value, where, language)
     return fields
 
 
-def _format(name: str, value: str, where: str) -> str:
+def _format(name: str, value: str, where: str, language=None) -> str:
     # Never echo `value` in an error: it may be a patient's health information.
     if name == "procedure-date":
-        return _short_date(_parse(value, "%Y-%m-%d", f"{where}{name}: not a date; write "
-                                 "it as YYYY-MM-DD"))
+        day = _parse(value, "%Y-%m-%d", f"{where}{name}: not a date; write it as YYYY-MM-DD")
+        if language is not None and not language.source:
+            return language.format_skeleton("yMMMd", day)
+        return _short_date(day)
     if name == "follow-up":
         moment = _parse(value, "%Y-%m-%d %H:%M", f"{where}{name}: not a date and time; "
                         "write it as YYYY-MM-DD HH:MM")
+        if language is not None and not language.source:
+            return (f"{language.format_skeleton('yMMMEd', moment)}, "
+                    f"{language.format_time(moment)}")
         return f"{moment:%a, %b} {moment.day}, {moment.year}, {moment:%I:%M %p}".replace(
             ", 0", ", ")
     if name == "levels":
@@ -79,8 +86,9 @@ def _short_date(moment: dt.date) -> str:
     return f"{moment:%b} {moment.day}, {moment.year}"
 
 
-def read_csv(path: Path, default_variant: str, project: Project) -> list[Sheet]:
-    """One sheet per row; columns are the option names, plus `variant`."""
+def read_csv(path: Path, default_variant: str, project: Project,
+             default_lang: str = "en") -> list[Sheet]:
+    """One sheet per row; columns are the option names, plus `variant` and `lang`."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
@@ -101,8 +109,17 @@ def read_csv(path: Path, default_variant: str, project: Project) -> list[Sheet]:
         where = f"{path.name} row {number}, column "
         variant = (row.get("variant") or "").strip() or default_variant
         check_variant(variant, project, f"{where}variant")
-        sheets.append(Sheet(variant, parse_patient(row, where)))
+        lang = (row.get("lang") or "").strip() or default_lang
+        language = check_language(lang, project, f"{where}lang")
+        sheets.append(Sheet(variant, parse_patient(row, where, language), lang))
     return sheets
+
+
+def check_language(lang: str, project: Project, where: str):
+    if lang not in project.languages:
+        raise PipelineError(f"{where}: unknown language; use one of: "
+                            f"{', '.join(project.languages)}")
+    return project.languages[lang]
 
 
 def check_variant(variant: str, project: Project, where: str) -> None:
@@ -119,13 +136,21 @@ def discharge_handout(project: Project) -> str:
 
 
 def render_sheet(project: Project, sheet: Sheet, profile: str, today: dt.date,
-                 allow_expired: bool = False) -> tuple[bytes, list[str]]:
+                 allow_expired: bool = False, gates=None) -> tuple[bytes, list[str]]:
     """The PDF of one patient's sheet, and any warnings (never with patient details)."""
-    document = plan(project, [discharge_handout(project)], [sheet.variant], [profile])[0]
+    from .build import GateOptions
+    from .translations import translation_gate
+
+    document = plan(project, [discharge_handout(project)], [sheet.variant], [profile],
+                    langs=[sheet.lang])[0]
     warnings = _review_gate(document, today, allow_expired)
-    html = render_html(document, project.brand, project.root, sheet.fields)
+    failures, more = translation_gate(document, gates or GateOptions())
+    if failures:
+        raise PipelineError("\n".join(failures))
+    warnings += more
+    html = render_html(document, project.brand, project.root, sheet.fields, project.notices)
     # The file identifier comes from the blank sheet, so it says nothing about the patient.
-    blank = render_html(document, project.brand, project.root)
+    blank = render_html(document, project.brand, project.root, notices=project.notices)
     rendered = render_pdf(html, document, project.root, project.brand, identify_by=blank)
     return rendered.pdf, warnings
 
@@ -139,10 +164,17 @@ def _review_gate(document: Document, today: dt.date, allow_expired: bool) -> lis
     return report.warnings
 
 
-def render_brochure(project: Project, variant: str, profile: str) -> bytes:
+def render_brochure(project: Project, variant: str, profile: str, lang: str = "en",
+                    gates=None) -> bytes:
+    from .build import GateOptions
+    from .translations import translation_gate
+
     brochures = [h.id for h in project.handouts.values() if h.kind == "brochure"]
-    document = plan(project, brochures[:1], [variant], [profile])[0]
-    html = render_html(document, project.brand, project.root)
+    document = plan(project, brochures[:1], [variant], [profile], langs=[lang])[0]
+    failures, _ = translation_gate(document, gates or GateOptions())
+    if failures:
+        raise PipelineError("\n".join(failures))
+    html = render_html(document, project.brand, project.root, notices=project.notices)
     return render_pdf(html, document, project.root, project.brand).pdf
 
 
@@ -172,7 +204,8 @@ def default_stem(stamp: dt.datetime) -> str:
 
 def run_discharge(root: Path, variant: str, details: dict[str, str | None], profile: str,
                   csv_file: Path | None, merge: bool, with_brochure: bool,
-                  allow_expired: bool, output: str | None, warn) -> list[Path]:
+                  allow_expired: bool, output: str | None, warn, lang: str | None = None,
+                  allow_draft: bool = False, allow_stale: bool = False) -> list[Path]:
     """The `discharge` command: validate everything first, then render and write."""
     import sys
 
@@ -185,20 +218,26 @@ def run_discharge(root: Path, variant: str, details: dict[str, str | None], prof
         raise PipelineError("-o - writes one PDF: add --merge to send a day's sheets to it")
     if csv_file and any(details.values()):
         raise PipelineError("give patient details either as options or in --csv, not both")
+    from .build import GateOptions
+
     project = load_project(root)
     check_variant(variant, project, "--variant")
-    sheets = (read_csv(csv_file, variant, project) if csv_file
-              else [Sheet(variant, parse_patient(details, "--"))])
+    lang = lang or next(iter(project.languages))
+    language = check_language(lang, project, "--lang")
+    gates = GateOptions(allow_draft=allow_draft, allow_stale=allow_stale)
+    sheets = (read_csv(csv_file, variant, project, lang) if csv_file
+              else [Sheet(variant, parse_patient(details, "--", language), lang)])
     one_file = merge or not csv_file
     targets = [] if output == "-" else _targets(output, 1 if one_file else len(sheets),
                                                   folder=not one_file)
     today = dt.date.today()
     parts = []
     for sheet in sheets:
-        pdf, warnings = render_sheet(project, sheet, profile, today, allow_expired)
+        pdf, warnings = render_sheet(project, sheet, profile, today, allow_expired, gates)
         for message in dict.fromkeys(warnings):
             warn(message)
-        extra = [render_brochure(project, sheet.variant, profile)] if with_brochure else []
+        extra = ([render_brochure(project, sheet.variant, profile, sheet.lang, gates)]
+                 if with_brochure else [])
         parts.append([pdf, *extra])
     if one_file:
         documents = [bundle_for_duplex(parts) if merge or with_brochure else parts[0][0]]

@@ -19,9 +19,10 @@ THUMB_SCALE = 0.5  # 36 dpi: legible headings, small files
 PROOF_DIR = "proof"
 
 
-def build_proof(output: Path, clinic: str) -> Path:
-    """Write output/proof/index.html and the thumbnails it shows; return the page."""
-    entries = read_manifest(output)
+def build_proof(output: Path, clinic: str, langs: set[str] | None = None) -> Path:
+    """Write output/proof/index.html and the thumbnails it shows; return the page.
+    `langs`: only the documents in these languages (default: all)."""
+    entries = [entry for entry in read_manifest(output) if not langs or entry.lang in langs]
     proof = output / PROOF_DIR
     thumbs = _thumbnails(entries, output, proof)
     page = _template().render(clinic=clinic, cards=_cards(entries, thumbs, output),
@@ -60,16 +61,18 @@ def _cards(entries: list[ManifestEntry], thumbs: dict, output: Path) -> list[dic
 
 def _side_by_side(entries: list[ManifestEntry], thumbs: dict) -> list[dict]:
     """Per handout and profile: one row per page, one column per variant."""
-    groups: dict[tuple[str, str], list[ManifestEntry]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[ManifestEntry]] = defaultdict(list)
     for entry in entries:
-        groups[(entry.handout, entry.profile)].append(entry)
+        # Translations live under output/<lang>/; the source language has no folder.
+        lang = "" if entry.path.startswith(f"{entry.profile}/") else entry.lang
+        groups[(lang, entry.handout, entry.profile)].append(entry)
     views = []
-    for (handout, profile), members in sorted(groups.items()):
+    for (lang, handout, profile), members in sorted(groups.items()):
         pages = max(entry.pages for entry in members)
         rows = [[(entry, thumbs[entry.path][n] if n < entry.pages else None)
                  for entry in members] for n in range(pages)]
         views.append({"handout": handout, "profile": profile, "variants": members,
-                      "rows": rows})
+                      "rows": rows, "lang": lang})
     return views
 
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from .colour import brand_cmyk, to_cmyk
 from .content import Brand
@@ -30,12 +31,14 @@ def _environment(templates: Path) -> jinja2.Environment:
     env.filters["md_inline"] = markdown_inline
     env.filters["tel"] = lambda phone: "".join(c for c in phone if c.isdigit() or c == "+")
     env.filters["longdate"] = lambda day: f"{day:%B} {day.day}, {day.year}"
+    env.filters["css_counters"] = css_counters
     return env
 
 
 def render_html(document: Document, brand: Brand, root: Path,
-                patient: dict[str, str] | None = None) -> str:
-    """`patient` fills a discharge sheet's write-in lines; without it they stay blank."""
+                patient: dict[str, str] | None = None, notices: tuple = ()) -> str:
+    """`patient` fills a discharge sheet's write-in lines; without it they stay blank.
+    `notices`: the language-assistance lines (Project.notices)."""
     kind = KINDS[document.handout.kind]
     profile = document.profile
     env = _environment(root / "templates")
@@ -53,6 +56,7 @@ def render_html(document: Document, brand: Brand, root: Path,
         "patient": patient or {},
         "qr_code": qr_data_url(brand.scheduling_url, profile.cmyk)
         if kind.name == "brochure" else None,
+        **language_context(document, notices),
     }
     try:
         return env.get_template(kind.template).render(context)
@@ -65,6 +69,39 @@ def render_html(document: Document, brand: Brand, root: Path,
                           "define the value or fix the name in the template") from None
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"templates/{exc.name}: template not found") from None
+
+
+def language_context(document: Document, notices: tuple) -> dict:
+    """The document's language: its fixed labels (`_`), dates, the language-assistance
+    notice, and the marks a draft or out-of-date translation carries."""
+    language = document.language
+    marks = []
+    status = document.translation
+    if status is not None and status.draft:
+        marks.append(_both(language, "Draft translation, not reviewed"))
+    if status is not None and status.stale:
+        marks.append(_both(language, "Out-of-date translation: the English has changed"))
+    return {"language": language, "_": language.label, "notices": notices, "marks": marks}
+
+
+def _both(language, english: str) -> str:
+    """A mark for the clinic's staff (English) and the reader (their language)."""
+    own = language.label(english)
+    return english if own == english else f"{english} · {own}"
+
+
+def css_counters(label: str) -> Markup:
+    """'Page {page} of {pages}' as CSS content: "Page " counter(page) " of " counter(pages)."""
+    import string
+
+    parts = []
+    for literal, name, _, _ in string.Formatter().parse(label):
+        if literal:
+            escaped = literal.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+            parts.append(f'"{escaped}"')
+        if name:
+            parts.append(f"counter({name})")
+    return Markup(" ".join(parts))
 
 
 def css_colours(brand: Brand, profile: Profile) -> dict[str, str]:
