@@ -14,7 +14,12 @@ def _parser():
     # The "zero" preset enables nothing; switch on only what patient text needs.
     # html stays off, so any tag typed into content is printed as text, never markup.
     parser = MarkdownIt("zero", {"typographer": True, "html": False})
-    return parser.enable(["emphasis", "list", "replacements", "smartquotes", "escape"])
+    parser.enable(["emphasis", "list", "replacements", "smartquotes", "escape", "newline"])
+    # A line break inside a YAML paragraph is a space, not a newline character:
+    # WeasyPrint sometimes keeps the words around a newline together and leaves
+    # one word alone on the line before.
+    parser.add_render_rule("softbreak", lambda *args: " ")
+    return parser
 
 
 def markdown_block(text: str) -> Markup:
