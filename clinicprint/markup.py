@@ -28,3 +28,10 @@ def markdown_block(text: str) -> Markup:
 
 def markdown_inline(text: str) -> Markup:
     return Markup(_parser().renderInline(text))  # noqa: S704
+
+
+def keep_last_words(text: str) -> str:
+    """Join the last two words with a no-break space, so a heading that wraps
+    never leaves one word alone on its last line."""
+    head, _, last = text.strip().rpartition(" ")
+    return f"{head}\u00a0{last}" if head else text
