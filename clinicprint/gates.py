@@ -326,6 +326,7 @@ def _section_texts(document: Document):
         parts = [section.title, section.body, *section.items]
         if section.figure:
             parts += [section.figure.alt, section.figure.caption]
+        parts += [icon.alt for icon in section.icons]
         yield f"section '{section.id}'", " ".join(parts)
 
 

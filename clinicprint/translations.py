@@ -34,7 +34,7 @@ from .yamlio import LineDict, load_yaml
 
 TRANSLATIONS = "translations"
 HEAD_FIELDS = ("title", "subtitle", "summary")
-SECTION_FIELDS = ("title", "body", "items", "figure")
+SECTION_FIELDS = ("title", "body", "items", "figure", "icons")
 
 
 # --- the English units -------------------------------------------------------
@@ -50,12 +50,14 @@ def _section_text(values: dict[str, Any]) -> dict[str, Any]:
     figure = values.get("figure")
     if figure:
         found["figure"] = {"alt": figure.alt, "caption": figure.caption}
+    if values.get("icons"):  # pictograms: their alt texts are read aloud
+        found["icons"] = [icon.alt for icon in values["icons"]]
     return found
 
 
 def _as_fields(section: Section) -> dict[str, Any]:
     return {"title": section.title, "body": section.body, "items": section.items,
-            "figure": section.figure}
+            "figure": section.figure, "icons": getattr(section, "icons", ())}
 
 
 def english_units(handout: Handout) -> dict[str, dict[str, Any]]:
@@ -199,7 +201,7 @@ def _unit(check: Checker, key: str, value: Any, line: int) -> Unit | None:
     for name in fields:
         if name not in entry:
             continue
-        if name == "items":
+        if name in ("items", "icons"):
             text[name] = list(check.text_list(entry, name, key))
         elif name == "figure":
             figure = check.mapping(entry[name], f"{key}.figure", entry.line_of(name))
@@ -285,9 +287,10 @@ def _shape_problem(english: dict[str, Any], text: dict[str, Any]) -> str:
     for name in text:
         if name not in english:
             return f"translates a {name} the English does not have; remove it"
-    if "items" in english and len(text["items"]) != len(english["items"]):
-        return (f"has {len(text['items'])} items where the English has "
-                f"{len(english['items'])}")
+    for name in ("items", "icons"):
+        if name in english and len(text[name]) != len(english[name]):
+            return (f"has {len(text[name])} {name} where the English has "
+                    f"{len(english[name])}")
     if "figure" in english and set(text["figure"]) != set(english["figure"]):
         return "needs the figure's alt and caption"
     return ""
@@ -364,6 +367,10 @@ def _section_values(english: dict[str, Any], text: dict[str, Any]) -> dict[str, 
     if "items" in text and english.get("items") and \
             len(text["items"]) == len(english["items"]):
         values["items"] = tuple(text["items"])
+    icons = english.get("icons")
+    if icons and len(text.get("icons", ())) == len(icons):
+        values["icons"] = tuple(dataclasses.replace(icon, alt=alt)
+                                for icon, alt in zip(icons, text["icons"]))
     figure = english.get("figure")
     if figure and "figure" in text:
         values["figure"] = Figure(src=figure.src,

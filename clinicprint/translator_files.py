@@ -29,7 +29,7 @@ from .output import write_atomic
 from .translations import (Translation, Unit, describe, english_units, source_hash,
                            translation_file)
 
-FIELD_ORDER = ("title", "subtitle", "summary", "body", "items", "figure")
+FIELD_ORDER = ("title", "subtitle", "summary", "body", "items", "figure", "icons")
 
 
 # --- pieces of a unit ------------------------------------------------------------
@@ -44,6 +44,8 @@ def pieces(text: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for part in ("alt", "caption"):
         if part in text.get("figure", {}):
             yield f"figure.{part}", text["figure"][part]
+    for index, alt in enumerate(text.get("icons", ())):
+        yield f"icons[{index}].alt", alt
 
 
 def from_pieces(english: dict[str, Any], found: dict[str, str]) -> dict[str, Any] | None:
@@ -59,6 +61,8 @@ def from_pieces(english: dict[str, Any], found: dict[str, str]) -> dict[str, Any
         text["items"] = [found[f"items[{index}]"] for index in range(len(english["items"]))]
     if "figure" in english:
         text["figure"] = {part: found[f"figure.{part}"] for part in english["figure"]}
+    if "icons" in english:
+        text["icons"] = [found[f"icons[{index}].alt"] for index in range(len(english["icons"]))]
     return text
 
 
