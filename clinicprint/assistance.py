@@ -99,3 +99,24 @@ def _cmap(font_file: str) -> frozenset[int]:
 
     with TTFont(font_file, lazy=True) as font:
         return frozenset(font.getBestCmap())
+
+
+def check_notice_room(laid_out, document) -> None:
+    """The brochure's notice strip must start below where the inside panels end: its
+    room is estimated from the notice's length, so the layout confirms it."""
+    from .errors import RenderError
+
+    if document.handout.kind != "brochure":
+        return
+    for page in laid_out.pages:
+        anchors = page.anchors
+        if "language-help" not in anchors or "limit-inside-left" not in anchors:
+            continue
+        top, limit = anchors["language-help"][1], anchors["limit-inside-left"][1]
+        if top < limit - 0.5:
+            raise RenderError(f"{document.label}: the language-assistance notice is "
+                              f"{(limit - top) * 0.75:.0f} pt taller than its room under "
+                              "the inside panels; shorten a line in language-assistance.yaml")
+        return
+    raise RenderError(f"{document.label}: the language-assistance notice is missing from "
+                      "the template")

@@ -82,7 +82,8 @@ def run_gates(document: Document, project: Project, html: str, laid_out, pdf: by
     runs = text_sizes(pdf)  # one pass over the PDF serves two gates
     if reading:
         reading_level(report, prose_of(html))
-    _print_size(report, runs)
+    _print_size(report, runs, [notice.line(project.brand.phone)
+                               for notice in project.notices])
     _contrast(report, laid_out)
     _required_sections(report, project, " ".join(text for _, _, text in runs))
     medical_review(report, today, allow_expired)
@@ -207,11 +208,17 @@ def text_sizes(pdf: bytes) -> list[tuple[float, float, str]]:
     return [(size, height, text.strip()) for size, height, text in runs if text.strip()]
 
 
-def _print_size(report: GateReport, runs: list[tuple[float, float, str]]) -> None:
+def _print_size(report: GateReport, runs: list[tuple[float, float, str]],
+                notices: list[str] = ()) -> None:
+    """Footer text may be smaller than body text; so may the language-assistance
+    notice (language-assistance.yaml), a fixed notice like the footer, which is
+    held to the footer minimum wherever it is printed."""
     variant = report.document.variant
     body, footer = [], []
+    notices = [_unspaced(line) for line in notices]
     for size, height, text in runs:
-        (footer if height < FOOTER_STRIP_PT else body).append((size, text))
+        notice = len(text) >= 3 and any(_unspaced(text) in line for line in notices)
+        (footer if height < FOOTER_STRIP_PT or notice else body).append((size, text))
     report.smallest_body = min(body, default=None)
     report.smallest_footer = min(footer, default=None)
     for found, minimum, what in ((report.smallest_body, variant.min_body_pt, "body text"),
@@ -219,6 +226,11 @@ def _print_size(report: GateReport, runs: list[tuple[float, float, str]]) -> Non
         if found and found[0] < minimum - 0.05:
             report.fail(f"{what} '{found[1][:40]}' is {found[0]:g} pt, below the "
                         f"{minimum:g} pt minimum for {variant.name}; make it larger")
+
+
+def _unspaced(text: str) -> str:
+    """Without spaces or the notice's separators, so its printed lines can be found."""
+    return re.sub(r"[\s\u00b7]+", "", text)
 
 
 # --- 3. contrast -----------------------------------------------------------

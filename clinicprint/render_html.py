@@ -82,7 +82,39 @@ def language_context(document: Document, notices: tuple) -> dict:
         marks.append(_both(language, "Draft translation, not reviewed"))
     if status is not None and status.stale:
         marks.append(_both(language, "Out-of-date translation: the English has changed"))
-    return {"language": language, "_": language.label, "notices": notices, "marks": marks}
+    return {"language": language, "_": language.label, "notices": notices, "marks": marks,
+            "footer_room_in": footer_room_in(document, notices),
+            "strip_room_in": strip_room_in(document, notices)}
+
+
+# The notice's room, estimated from its length at the footer size (styles/languages.css
+# sets the line height); the layout checks still catch anything that does not fit.
+NOTICE_LINE, CHAR_EM = 1.15, 0.45
+
+
+def _notice_lines(document: Document, notices: tuple, width_in: float) -> int:
+    import math
+
+    size = document.variant.min_footer_pt
+    chars = sum(len(notice.text) + 12 for notice in notices)  # 12: the phone number
+    return math.ceil(chars * CHAR_EM * size / (width_in * 72)) if notices else 0
+
+
+def footer_room_in(document: Document, notices: tuple) -> float:
+    """Discharge sheet: bottom margin for the notice and the footer line under it."""
+    size = document.variant.min_footer_pt
+    lines = _notice_lines(document, notices, document.profile.width_in - 1.1)
+    return max(0.7, 0.2 + 0.08 + (lines * NOTICE_LINE + 1.25) * size / 72)
+
+
+def strip_room_in(document: Document, notices: tuple) -> float:
+    """Brochure: how far above the trim edge the inside panels' content must end."""
+    if document.handout.kind != "brochure":
+        return 0.0
+    size = document.variant.min_footer_pt
+    geometry = trifold(document.profile)
+    lines = _notice_lines(document, notices, sum(geometry.inside[:2]) - 0.68)
+    return max(0.62, 0.1 + 0.05 + lines * NOTICE_LINE * size / 72)
 
 
 def _both(language, english: str) -> str:

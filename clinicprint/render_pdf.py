@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
+from .assistance import check_notice_room
 from .colour import brand_cmyk, to_cmyk
 from .content import Brand
 from .errors import RenderError
@@ -241,6 +242,7 @@ def render_pdf(html: str, document: Document, root: Path, brand: Brand,
     with _weasyprint_warnings() as warnings, _content_clock(document):
         laid_out = lay_out(html, document, root, brand)
         check_layout(laid_out, document, html)
+        check_notice_room(laid_out, document)  # clinicprint/assistance.py
         notes = low_resolution_images(laid_out, document) if document.profile.marks else []
         pdf = laid_out.write_pdf(
             pdf_identifier=identifier, finisher=_finisher(document.profile, identifier),
