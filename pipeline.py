@@ -321,6 +321,63 @@ def _warn(message: str) -> None:
     click.echo(click.style("Warning: ", fg="yellow") + message, err=True)
 
 
+@cli.group()
+def translations() -> None:
+    """Translator tools: export a language's texts as a PO file, import them back."""
+
+
+@translations.command("export")
+@click.option("--lang", required=True, metavar="CODE", help="The language, e.g. es.")
+@click.option("--handout", "handouts", multiple=True, metavar="NAME",
+              help="Only this handout (repeatable).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="PO file to write.  [default: standard output]")
+@click.pass_context
+def translations_export(ctx: click.Context, lang: str, handouts: tuple[str, ...],
+                        output: Path | None) -> None:
+    """Write every English text with its translation (empty if none yet), a note naming
+    handout, section and variants, and stale translations marked fuzzy."""
+    from clinicprint.content import load_project
+    from clinicprint.translator_files import export_po, write_po
+
+    project = load_project(_root(ctx))
+    language = _translated_language(project, lang)
+    po = export_po(project, language, list(handouts))
+    text = write_po(po, output)
+    if output is None:
+        sys.stdout.buffer.write(text)
+    else:
+        click.echo(f"Wrote {len(po)} messages ({po.percent_translated()}% translated) to "
+                   f"{output}", err=True)
+
+
+@translations.command("import")
+@click.argument("po_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--lang", required=True, metavar="CODE", help="The language, e.g. es.")
+@click.pass_context
+def translations_import(ctx: click.Context, po_file: Path, lang: str) -> None:
+    """Write the PO file's translations into translations/<lang>/. A message that is not
+    fuzzy records the English it was checked against, so it is no longer stale."""
+    from clinicprint.content import load_project
+    from clinicprint.translator_files import import_po
+
+    project = load_project(_root(ctx))
+    written = import_po(project, _translated_language(project, lang), po_file)
+    for path in written:
+        click.echo(f"Wrote {path}")
+    click.echo(f"{len(written)} translation file(s) changed")
+
+
+def _translated_language(project, lang: str):
+    from clinicprint.languages import select
+
+    language = select(project.languages, [lang])[0]
+    if language.source:
+        raise PipelineError(f"{lang} is the source language; translations go from it to "
+                            "the others")
+    return language
+
+
 @cli.command("list")
 @click.pass_context
 def list_(ctx: click.Context) -> None:
