@@ -7,9 +7,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: build test clean
 
+# --allow-draft: the Spanish editions are drafts nobody has reviewed yet, so they
+# are built marked "Draft translation, not reviewed" (with a loud warning). Once
+# translations/es/*.yaml record a review, drop the flag: then a draft fails.
 build: $(STAMP)
 	sh scripts/system-deps.sh
-	$(PY) pipeline.py build
+	$(PY) pipeline.py build --allow-draft
 
 test: $(STAMP)
 	sh scripts/system-deps.sh --test

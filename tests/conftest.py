@@ -17,7 +17,10 @@ sys.path.insert(0, str(ROOT))
 from pipeline import cli  # noqa: E402
 
 PROJECT_FILES = ("brand.yaml", "variants.yaml", "plain-words.yaml", "handouts", "templates",
-                 "styles", "assets")
+                 "styles", "assets", "language-assistance.yaml")
+# A copy without these is made in English only (languages.yaml is optional); the
+# language tests copy them too (tests/test_languages.py).
+LANGUAGE_FILES = ("languages.yaml", "plain-words.es.yaml", "translations")
 
 
 def run_pipeline(*args: str, project: Path | None = None, cwd: Path | None = None,
@@ -73,7 +76,8 @@ def project(tmp_path: Path) -> Path:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every shipped document, built once through the CLI."""
     output = tmp_path_factory.mktemp("built") / "output"
-    result = run_cli("build", "--output", output)
+    # Every language, as `make build` does: the Spanish editions are unreviewed drafts.
+    result = run_cli("build", "--output", output, "--allow-draft")
     assert result.exit_code == 0, result.output
     return output
 
