@@ -356,5 +356,7 @@ def _plain_words(report: GateReport, project: Project) -> None:
             if term in allowed:
                 continue
             if re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", text, re.IGNORECASE):
+                source = (document.translation.file if document.translation is not None
+                          else document.handout.path.name)
                 report.fail(f"'{term}' in {where}: say \"{plain}\" instead, or explain it "
-                            f"and add it to allowed_terms in {document.handout.path.name}")
+                            f"and add it to allowed_terms in {source}")
