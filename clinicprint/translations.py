@@ -156,7 +156,7 @@ def _read(root: Path, relative: str, language: Language, handout: Handout,
     check.keys(data, "", {"review"}, {"head", "sections", "overrides", "allowed_terms"})
     units: dict[str, Unit] = {}
     for key, value, line in _entries(check, data):
-        unit = _unit(check, key, value, line)
+        unit = _unit(check, key, value, line, root)
         if unit is not None:
             units[key] = unit
     reviewed_by, reviewed_on = _review(check, data)
@@ -191,7 +191,7 @@ def _entries(check: Checker, data: LineDict) -> Iterator[tuple[str, Any, int]]:
                 yield f"{prefix}.{part}.{section_id}", value, group.line_of(section_id)
 
 
-def _unit(check: Checker, key: str, value: Any, line: int) -> Unit | None:
+def _unit(check: Checker, key: str, value: Any, line: int, root: Path) -> Unit | None:
     entry = check.mapping(value, key, line)
     if entry is None:
         return None
@@ -206,9 +206,15 @@ def _unit(check: Checker, key: str, value: Any, line: int) -> Unit | None:
         elif name == "figure":
             figure = check.mapping(entry[name], f"{key}.figure", entry.line_of(name))
             if figure is not None:
-                check.keys(figure, f"{key}.figure", set(), {"alt", "caption"})
+                # src: a picture of its own, where the English one has words in it.
+                check.keys(figure, f"{key}.figure", set(), {"alt", "caption", "src"})
                 text[name] = {part: check.text(figure, part, f"{key}.figure")
-                              for part in ("alt", "caption") if part in figure}
+                              for part in ("alt", "caption", "src") if part in figure}
+                src = text[name].get("src")
+                if src and not (root / src).resolve().is_relative_to(root.resolve()) or \
+                        src and not (root / src).is_file():
+                    check.problem(f"{key}.figure.src", f"file '{src}' not found in the "
+                                  "project", figure.line_of("src"))
         else:
             text[name] = check.text(entry, name, key)
     return Unit(key, str(entry.get("source", "")), text, line)
@@ -291,7 +297,7 @@ def _shape_problem(english: dict[str, Any], text: dict[str, Any]) -> str:
         if name in english and len(text[name]) != len(english[name]):
             return (f"has {len(text[name])} {name} where the English has "
                     f"{len(english[name])}")
-    if "figure" in english and set(text["figure"]) != set(english["figure"]):
+    if "figure" in english and set(text["figure"]) - {"src"} != set(english["figure"]):
         return "needs the figure's alt and caption"
     return ""
 
@@ -373,7 +379,7 @@ def _section_values(english: dict[str, Any], text: dict[str, Any]) -> dict[str, 
                                 for icon, alt in zip(icons, text["icons"]))
     figure = english.get("figure")
     if figure and "figure" in text:
-        values["figure"] = Figure(src=figure.src,
+        values["figure"] = Figure(src=text["figure"].get("src", figure.src),
                                   alt=text["figure"].get("alt", figure.alt),
                                   caption=text["figure"].get("caption", figure.caption))
     return values

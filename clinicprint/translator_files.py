@@ -170,6 +170,8 @@ def _merged_units(handout: Handout, translation: Translation,
         if text is None:
             continue  # partly translated: keep what the file had
         old = units.get(key)
+        if old is not None and "src" in old.text.get("figure", {}):
+            text["figure"]["src"] = old.text["figure"]["src"]  # a picture of its own
         confirmed = all(ok for _, ok in given.values())
         source = source_hash(english) if confirmed else (old.source if old else "")
         if old is not None and old.text == text and old.source == source:
