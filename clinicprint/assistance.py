@@ -101,11 +101,21 @@ def _cmap(font_file: str) -> frozenset[int]:
         return frozenset(font.getBestCmap())
 
 
+MIN_EDGE_PX = 0.08 * 96  # the notice stays this far inside the paper's edge
+
+
 def check_notice_room(laid_out, document) -> None:
-    """The brochure's notice strip must start below where the inside panels end: its
-    room is estimated from the notice's length, so the layout confirms it."""
+    """The notice's room is estimated from its length, so the layout confirms it: it
+    must end inside the page, and on a brochure start below the inside panels."""
     from .errors import RenderError
 
+    for page in laid_out.pages:
+        for box in _notice_boxes(page._page_box):
+            bottom = box.position_y + box.margin_height()
+            if bottom > page.height - MIN_EDGE_PX:
+                raise RenderError(f"{document.label}: the language-assistance notice runs "
+                                  "off the bottom of the page; shorten a line in "
+                                  "language-assistance.yaml")
     if document.handout.kind != "brochure":
         return
     for page in laid_out.pages:
@@ -120,3 +130,13 @@ def check_notice_room(laid_out, document) -> None:
         return
     raise RenderError(f"{document.label}: the language-assistance notice is missing from "
                       "the template")
+
+
+def _notice_boxes(box):
+    element = getattr(box, "element", None)
+    if element is not None and element.get("id") == "language-help" and \
+            getattr(box, "height", None) is not None:
+        yield box
+        return
+    for child in getattr(box, "children", ()):
+        yield from _notice_boxes(child)

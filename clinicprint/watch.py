@@ -9,18 +9,21 @@ from typing import Callable
 from .errors import PipelineError
 
 WATCHED = ("handouts", "templates", "styles", "assets", "brand.yaml", "variants.yaml",
-           "plain-words.yaml")
+           "plain-words.yaml", "languages.yaml", "language-assistance.yaml", "translations",
+           "plain-words.es.yaml")
 
 
 def rebuild(root: Path, output: Path, profiles, jobs: int) -> str:
     """One incremental build and proof refresh, summed up in one line."""
-    from .build import build, default_jobs
+    from .build import GateOptions, build, default_jobs
     from .content import load_project
     from .proof import build_proof
 
     started = time.perf_counter()
     try:
-        result = build(root, output, profiles=profiles, jobs=jobs or default_jobs())
+        # Like `make build`: unreviewed translations are previewed, marked as drafts.
+        result = build(root, output, profiles=profiles, jobs=jobs or default_jobs(),
+                       gates=GateOptions(allow_draft=True))
     except PipelineError as exc:  # content that does not load: say so, keep watching
         return f"error: {exc.message.splitlines()[0]}"
     if result.built or result.failures or not (output / "proof/index.html").exists():
