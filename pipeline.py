@@ -192,7 +192,8 @@ def proof(ctx: click.Context, output: Path | None, approve: bool) -> None:
     output = (output or root / "output").resolve()
     if not read_manifest(output):
         raise PipelineError(f"{output}: nothing built yet; run `pipeline.py build` first")
-    page = build_proof(output, load_project(root).brand.name)
+    project = load_project(root)
+    page = build_proof(output, project.brand.name, list(project.variants))
     click.echo(f"Proofs: {page}")
     if approve:
         from clinicprint.visual import approve as approve_pages

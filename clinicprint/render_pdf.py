@@ -323,8 +323,14 @@ def check_layout(laid_out, document: Document, html: str) -> None:
     """Overflow is an error: content never spills silently or onto an extra page."""
     kind = KINDS[document.handout.kind]
     anchors = [page.anchors for page in laid_out.pages]
+    pages_of = _pages_of_panels(laid_out)
     for panel in kind.panels:
         _check_panel(anchors, panel, document, f'id="{PANEL_LIMIT.format(panel)}"' in html)
+        if len(pages_of.get(panel, ())) > 1:
+            # WeasyPrint continues an absolutely placed panel that is too tall on the
+            # next page, on top of that page's panels; its probes move along with it.
+            raise RenderError(f"{document.label}: panel '{panel}' overflows onto another "
+                              "page; shorten its sections or move one to another panel")
     for page in laid_out.pages:
         _check_too_wide(page, document)
     pages = len(laid_out.pages)
@@ -351,6 +357,25 @@ def _check_panel(anchors: list[dict], panel: str, document: Document, in_html: b
         raise RenderError(
             f"{document.label}: panel '{panel}' overflows by {over * 0.75:.0f} pt; "
             "shorten its sections or move one to another panel")
+
+
+def _pages_of_panels(laid_out) -> dict[str, set[int]]:
+    """The pages on which each panel's box has a piece."""
+    found: dict[str, set[int]] = {}
+    for index, page in enumerate(laid_out.pages):
+        for box in _descendants(page._page_box):
+            panel = _panel_name(box)
+            if panel:
+                found.setdefault(panel, set()).add(index)
+    return found
+
+
+def _panel_name(box) -> str | None:
+    element = getattr(box, "element", None)
+    if element is None or getattr(box, "element_tag", None) != "section":
+        return None
+    classes = (element.get("class") or "").split()
+    return next((name[7:] for name in classes if name.startswith("panel--")), None)
 
 
 def _first_anchor(anchors: list[dict], name: str) -> tuple[int, float] | None:
