@@ -175,10 +175,17 @@ def _shared_font_faces(root: Path):
     stat = path.stat()
     key = (path, stat.st_size, stat.st_mtime_ns)
     if key not in _FONT_FACES:
+        from weasyprint.urls import FatalURLFetchingError
+
         fetcher = _fetcher_class()(root)
         config = FontConfiguration()
-        css = CSS(string=path.read_text(encoding="utf-8"), base_url=path.as_uri(),
-                  url_fetcher=fetcher, font_config=config)
+        try:
+            css = CSS(string=path.read_text(encoding="utf-8"), base_url=path.as_uri(),
+                      url_fetcher=fetcher, font_config=config)
+        except FatalURLFetchingError:
+            reason = fetcher.refused[-1] if fetcher.refused else "a font failed to load"
+            raise RenderError(f"{FONT_FACES}: {reason}; fonts must be files inside the "
+                              "project (assets/fonts)") from None
         _FONT_FACES.clear()
         _FONT_FACES[key] = (css, config, frozenset(fetcher.loaded | {path}))
     return _FONT_FACES[key]
