@@ -389,6 +389,12 @@ class _HandoutReader:
             return (), ()
         if not isinstance(value, list):
             return self.check.text_list(data, "items", path), ()
+        too_long = [index for index, item in enumerate(value)
+                    if isinstance(item, str) and len(item) > MAX_TEXT_CHARS]
+        if too_long:
+            self.check.problem(f"{path}.items[{too_long[0]}]", f"more than {MAX_TEXT_CHARS} "
+                               "characters; shorten it", data.line_of("items"))
+            return (), ()
         labels, fields = [], []
         for index, item in enumerate(value):
             item_path = f"{path}.items[{index}]"

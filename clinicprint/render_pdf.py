@@ -142,6 +142,7 @@ def lay_out(html: str, document: Document, root: Path, brand: Brand):
         # Only the style block: "#101" in a patient's text is a room, not a colour.
         html = STYLE_BLOCK.sub(lambda block: recolour(block[0]), html)
     fetcher = _fetcher_class()(root, also, recolour)
+    _limit_pages_laid_out()
     cache = IMAGE_CACHES[document.profile.cmyk]
     cache.used.clear()
     fonts, font_config, font_files = _shared_font_faces(root)
@@ -157,6 +158,37 @@ def lay_out(html: str, document: Document, root: Path, brand: Brand):
     except FatalURLFetchingError:
         reason = fetcher.refused[-1] if fetcher.refused else "a resource failed to load"
         raise RenderError(f"{document.label}: {reason}") from None
+    except _TooManyPages:
+        raise RenderError(f"{document.label}: more than {MAX_PAGES_LAID_OUT} pages, far "
+                          "longer than a handout may be; shorten the content") from None
+
+
+# A handout is at most a few pages; a runaway one is stopped here instead of being laid
+# out at length (minutes and gigabytes for a few megabytes of text).
+MAX_PAGES_LAID_OUT = 12
+
+
+class _TooManyPages(Exception):
+    pass
+
+
+def _limit_pages_laid_out() -> None:
+    """Wrap WeasyPrint's page generator (pinned version: layout.make_all_pages) so that
+    layout stops once it passes the limit."""
+    import weasyprint.layout as layout
+
+    original = layout.make_all_pages
+    if getattr(original, "limited", False):
+        return
+
+    def limited(*args, **kwargs):
+        for count, page in enumerate(original(*args, **kwargs), 1):
+            if count > MAX_PAGES_LAID_OUT:
+                raise _TooManyPages()
+            yield page
+
+    limited.limited = True
+    layout.make_all_pages = limited
 
 
 FONT_FACES = "styles/fonts.css"

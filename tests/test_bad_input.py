@@ -218,6 +218,15 @@ CORPUS = [
         {"id": f"more-{n}", "title": f"More {n}", "body": "Rest at home. " * 60}
         for n in range(12))),
          ("test-discharge [", "more than the 2 allowed", "section '"), BUILD_DISCHARGE),
+    Case("runaway-length", lambda p: change(p, D, lambda d: d["sections"].extend(
+        {"id": f"more-{n}", "title": f"More {n}", "body": "Rest at home today. " * 95,
+         "items": ["Walk a little each day and rest when tired. " * 10] * 8}
+        for n in range(30))),
+         ("test-discharge [", "more than 12 pages, far longer than a handout may be"),
+         BUILD_DISCHARGE),
+    Case("item-too-long", lambda p: change(
+        p, D, lambda d: d["sections"][0].update(items=["Rest. " * 500])),
+         (f"{D}:", "sections[0].items[0]: more than 2000 characters")),
     # --- command-line options ---------------------------------------------------------
     Case("unknown-variant-option", lambda p: None, ("unknown variant 'teens'",),
          ("build", "--variant", "teens")),
