@@ -42,7 +42,7 @@ def load_notices(root: Path, problems: list[str]) -> tuple[Notice, ...]:
                         "sheet prints its language-assistance notice (see the README)")
         return ()
     check = Checker(ASSISTANCE_FILE)
-    data = check.mapping(load_yaml(path, ASSISTANCE_FILE), "", 1)
+    data = check.mapping(load_yaml(path, ASSISTANCE_FILE, root), "", 1)
     notices = []
     if data is not None:
         check.keys(data, "", {"notices"}, set())

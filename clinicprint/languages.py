@@ -115,7 +115,7 @@ def load_languages(root: Path, variants: dict, profiles: dict,
     if not path.exists():
         return {"en": ENGLISH}
     check = Checker(LANGUAGES_FILE)
-    data = check.mapping(load_yaml(path, LANGUAGES_FILE), "", 1)
+    data = check.mapping(load_yaml(path, LANGUAGES_FILE, root), "", 1)
     languages: dict[str, Language] = {}
     if data is not None:
         check.keys(data, "", {"languages"}, set())

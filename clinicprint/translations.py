@@ -149,7 +149,7 @@ def load_translations(root: Path, handouts: dict[str, Handout],
 def _read(root: Path, relative: str, language: Language, handout: Handout,
           problems: list[str]) -> Translation:
     check = Checker(relative)
-    data = check.mapping(load_yaml(root / relative, relative), "", 1)
+    data = check.mapping(load_yaml(root / relative, relative, root), "", 1)
     if data is None:
         problems += check.problems
         return Translation(language.code, handout.id, relative)
