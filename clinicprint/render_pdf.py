@@ -262,6 +262,9 @@ def _content_clock(document: Document) -> Iterator[None]:
     SOURCE_DATE_EPOCH; default it to the revision date so equal content gives
     equal bytes, whenever and wherever it is built."""
     saved = os.environ.get("SOURCE_DATE_EPOCH")
+    if saved is not None and not saved.strip().isdigit():
+        raise RenderError(f"SOURCE_DATE_EPOCH is '{saved}'; it must be a number of seconds "
+                          "since 1970, or unset")
     if saved is None:
         revision = dt.datetime.combine(document.handout.revision, dt.time(),
                                        tzinfo=dt.timezone.utc)
