@@ -110,7 +110,14 @@ def check_notice_room(laid_out, document) -> None:
     from .errors import RenderError
 
     for page in laid_out.pages:
-        for box in _notice_boxes(page._page_box):
+        page_box = page._page_box
+        content_bottom = page_box.content_box_y() + page_box.height
+        for box in _notice_boxes(page_box):
+            if document.handout.kind != "brochure" and box.position_y < content_bottom - 0.5:
+                raise RenderError(f"{document.label}: the footer and language-assistance "
+                                  f"notice are {(content_bottom - box.position_y) * 0.75:.0f}"
+                                  " pt taller than the page's bottom margin; shorten a line "
+                                  "in language-assistance.yaml")
             bottom = box.position_y + box.margin_height()
             if bottom > page.height - MIN_EDGE_PX:
                 raise RenderError(f"{document.label}: the language-assistance notice runs "

@@ -83,7 +83,7 @@ def run_gates(document: Document, project: Project, html: str, laid_out, pdf: by
     if reading:
         reading_level(report, prose_of(html))
     _print_size(report, runs, [notice.line(project.brand.phone)
-                               for notice in project.notices])
+                               for notice in project.notices] + _marks(document))
     _contrast(report, laid_out)
     _required_sections(report, project, " ".join(text for _, _, text in runs))
     medical_review(report, today, allow_expired)
@@ -222,8 +222,8 @@ def text_sizes(pdf: bytes) -> list[tuple[float, float, str]]:
 def _print_size(report: GateReport, runs: list[tuple[float, float, str]],
                 notices: list[str] = ()) -> None:
     """Footer text may be smaller than body text; so may the language-assistance
-    notice (language-assistance.yaml), a fixed notice like the footer, which is
-    held to the footer minimum wherever it is printed."""
+    notice (language-assistance.yaml) and a translation's draft banner, fixed notices
+    like the footer, held to the footer minimum wherever they are printed."""
     variant = report.document.variant
     body, footer = [], []
     notices = [_unspaced(line) for line in notices]
@@ -237,6 +237,13 @@ def _print_size(report: GateReport, runs: list[tuple[float, float, str]],
         if found and found[0] < minimum - 0.05:
             report.fail(f"{what} '{found[1][:40]}' is {found[0]:g} pt, below the "
                         f"{minimum:g} pt minimum for {variant.name}; make it larger")
+
+
+def _marks(document: Document) -> list[str]:
+    """The draft and out-of-date banners: held to the footer minimum, like the notice."""
+    from .render_html import language_context
+
+    return language_context(document, ())["marks"]
 
 
 def _unspaced(text: str) -> str:

@@ -104,7 +104,8 @@ def language_context(document: Document, notices: tuple) -> dict:
 
 # The notice's room, estimated from its length at the footer size (styles/languages.css
 # sets the line height); the layout checks still catch anything that does not fit.
-NOTICE_LINE, CHAR_EM = 1.15, 0.45
+NOTICE_LINE, CHAR_EM = 1.05, 0.45
+EDGE_IN = 0.26  # from the paper's edge (styles/languages.css)
 
 
 def _notice_lines(document: Document, notices: tuple, width_in: float) -> int:
@@ -115,11 +116,19 @@ def _notice_lines(document: Document, notices: tuple, width_in: float) -> int:
     return math.ceil(chars * CHAR_EM * size / (width_in * 72)) if notices else 0
 
 
+FOOTER_CHARS = 100  # code, revision, medical review and variant, in any language
+
+
 def footer_room_in(document: Document, notices: tuple) -> float:
-    """Discharge sheet: bottom margin for the notice and the footer line under it."""
+    """Discharge sheet: bottom margin for the notice and the footer line(s) under it,
+    in the footer box left of the page number (styles/languages.css: 1.4 in)."""
+    import math
+
     size = document.variant.min_footer_pt
-    lines = _notice_lines(document, notices, document.profile.width_in - 1.1)
-    return max(0.7, 0.2 + 0.08 + (lines * NOTICE_LINE + 1.25) * size / 72)
+    width = document.profile.width_in - 1.1 - 1.4
+    lines = _notice_lines(document, notices, width)
+    lines += math.ceil(FOOTER_CHARS * CHAR_EM * size / (width * 72))
+    return max(0.7, 0.28 + 0.1 + lines * 1.2 * size / 72)
 
 
 def strip_room_in(document: Document, notices: tuple) -> float:
@@ -129,7 +138,7 @@ def strip_room_in(document: Document, notices: tuple) -> float:
     size = document.variant.min_footer_pt
     geometry = trifold(document.profile)
     lines = _notice_lines(document, notices, sum(geometry.inside[:2]) - 0.68)
-    return max(0.62, 0.1 + 0.05 + lines * NOTICE_LINE * size / 72)
+    return max(0.62, EDGE_IN + 0.03 + lines * NOTICE_LINE * size / 72)
 
 
 def _both(language, english: str) -> str:
