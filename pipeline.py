@@ -79,7 +79,8 @@ def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ..
         return
     if no_gates:
         _warn("quality gates are OFF (--no-gates): these PDFs are not checked for "
-              "reading level, print size, contrast, required sections or review date")
+              "reading level, print size, contrast, required sections, review date or "
+              "press preflight")
     gates = builder.GateOptions(enabled=not no_gates, allow_expired=allow_expired)
     progress = Progress(quiet)
     result = builder.build(root, output, handouts, variants, profiles, pdfx, gates,

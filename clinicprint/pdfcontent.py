@@ -117,6 +117,8 @@ def space_name(space, resources) -> str:
             return f"ICCBased({int(space[1].get('/N', 0))})"
         if family == "Separation":
             return f"Separation({str(space[1])[1:]})"
+        if family == "Indexed":
+            return f"Indexed({space_name(space[1], resources)})"
         return family
     return "unknown"
 

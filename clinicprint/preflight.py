@@ -129,7 +129,7 @@ def _pages(pdf: pikepdf.Pdf, report: PreflightReport, profile: Profile) -> None:
             report.fail(f"page {number} uses transparency but declares no blending colour "
                         "space (/Group /CS)")
     report.colour_spaces = sorted(spaces)
-    rgb = sorted(spaces & RGB_SPACES)
+    rgb = sorted(space for space in spaces if any(name in space for name in RGB_SPACES))
     if rgb:
         report.fail(f"RGB colour in a press file ({', '.join(rgb)}); use CMYK")
     if rich_black:

@@ -6,7 +6,8 @@ press PDF this module rewrites those objects with pikepdf (qpdf underneath), whi
 parses and writes content streams and object graphs correctly, where editing bytes
 by pattern would not.
 
-- No DeviceRGB: RGB operators and colour spaces become CMYK (greys on black alone).
+- No DeviceRGB: RGB operators and colour spaces become CMYK (greys on black alone);
+  RGB pictures are separated through the output intent's profile (LittleCMS).
 - Crop marks in Registration (Separation /All), so they print on every plate.
 - No annotations: links mean nothing on paper and PDF/X forbids them in the bleed.
 - Black text under 12 pt and black rules under 1 pt in 100 % K.
@@ -20,13 +21,15 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import zlib
 from dataclasses import dataclass
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name
 
 from .layouts import cmyk_profile, default_cmyk_profile
-from .pdfcontent import IDENTITY, REGISTRATION, Findings, Walker, multiply
+from .pdfcontent import IDENTITY, REGISTRATION, RGB_SPACES, Findings, Walker, multiply, \
+    space_name
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ def finish_press_pdf(data: bytes, identifier: bytes) -> bytes:
             if findings.transparency:
                 page.obj.Group = Dictionary(Type=Name.Group, S=Name.Transparency,
                                             CS=Name.DeviceCMYK)
+        _cmyk_images(pdf)
         _unique_subset_tags(pdf, identifier)
         _name_output_intent(pdf, output_condition())
         out = io.BytesIO()
@@ -123,8 +127,6 @@ def _visit_xobject(xobject, ctm, name: str, resources, findings: Findings, fix: 
     if group is not None and group.get("/S") == Name.Transparency:
         findings.transparency = True
         if "/CS" in group:
-            from .pdfcontent import space_name
-
             findings.spaces.add(space_name(group.CS, resources))
     if xobject.objgen in seen and xobject.objgen != (0, 0):
         return
@@ -136,8 +138,6 @@ def _visit_xobject(xobject, ctm, name: str, resources, findings: Findings, fix: 
 
 
 def _image_space(image, resources) -> str:
-    from .pdfcontent import space_name
-
     if image.get("/ImageMask"):
         return "ImageMask"
     return space_name(image.get("/ColorSpace"), resources)
@@ -166,6 +166,45 @@ def _registration_space(pdf: pikepdf.Pdf):
     tint = pdf.make_indirect(Dictionary(FunctionType=2, Domain=[0, 1], C0=[0, 0, 0, 0],
                                         C1=[1, 1, 1, 1], N=1))
     return pdf.make_indirect(Array([Name.Separation, Name.All, Name.DeviceCMYK, tint]))
+
+
+def _cmyk_images(pdf: pikepdf.Pdf) -> None:
+    """Separate RGB raster images into CMYK as the press will print them: from sRGB (or
+    the image's own profile) to the output intent's profile, perceptually, which also
+    keeps the profile's ink limit. Lossless (Flate), so nothing is recompressed twice."""
+    from PIL import ImageCms
+
+    target = _intent_profile(pdf)
+    if target is None:
+        return
+    for obj in list(pdf.objects):
+        if not isinstance(obj, pikepdf.Stream) or obj.get("/Subtype") != Name.Image \
+                or obj.get("/ImageMask"):
+            continue
+        space = obj.get("/ColorSpace")
+        base = space[1] if isinstance(space, Array) and str(space[0]) == "/Indexed" else space
+        if space_name(base, Dictionary()) not in RGB_SPACES:
+            continue
+        source = ImageCms.createProfile("sRGB")
+        if isinstance(base, Array) and str(base[0]) == "/ICCBased":
+            source = ImageCms.ImageCmsProfile(io.BytesIO(base[1].read_bytes()))
+        picture = pikepdf.PdfImage(obj).as_pil_image().convert("RGB")
+        cmyk = ImageCms.profileToProfile(picture, source, target, outputMode="CMYK",
+                                         renderingIntent=ImageCms.Intent.PERCEPTUAL)
+        obj.write(zlib.compress(cmyk.tobytes()), filter=Name.FlateDecode)
+        obj.ColorSpace, obj.BitsPerComponent = Name.DeviceCMYK, 8
+        for key in ("/DecodeParms", "/Decode"):
+            if key in obj:
+                del obj[key]
+
+
+def _intent_profile(pdf: pikepdf.Pdf):
+    from PIL import ImageCms
+
+    for intent in pdf.Root.get("/OutputIntents", []):
+        if "/DestOutputProfile" in intent:
+            return ImageCms.ImageCmsProfile(io.BytesIO(intent.DestOutputProfile.read_bytes()))
+    return None
 
 
 def _unique_subset_tags(pdf: pikepdf.Pdf, identifier: bytes) -> None:
