@@ -88,9 +88,9 @@ def walk_page(page: pikepdf.Page, fix: bool, registration=None) -> Findings:
 
 def _walk(holder, resources, ctm, findings: Findings, fix: bool, registration, seen,
           is_page: bool = False, marks: bool = False) -> None:
-    stream = holder.Contents if is_page else holder
     if is_page and "/Contents" not in holder:
         return
+    stream = holder.Contents if is_page else holder
     instructions = pikepdf.parse_content_stream(holder if is_page else stream)
 
     def on_xobject(xobject, at: tuple, name: str) -> None:
@@ -106,6 +106,22 @@ def _walk(holder, resources, ctm, findings: Findings, fix: bool, registration, s
             resources.ColorSpace[REGISTRATION] = registration
         stream.write(pikepdf.unparse_content_stream(rewritten))
     findings.changed = findings.changed or before
+    _visit_patterns(resources, findings, fix, registration, seen)
+
+
+def _visit_patterns(resources, findings: Findings, fix: bool, registration, seen) -> None:
+    """Tiling patterns have content streams of their own; shading patterns a colour space.
+    A pattern's matrix maps to the page's default space, whatever the CTM."""
+    for pattern in (resources.get("/Pattern") or Dictionary()).values():
+        if pattern.objgen in seen and pattern.objgen != (0, 0):
+            continue
+        seen.add(pattern.objgen)
+        if int(pattern.get("/PatternType", 0)) == 1:
+            matrix = tuple(float(x) for x in pattern.get("/Matrix", [1, 0, 0, 1, 0, 0]))
+            _walk(pattern, pattern.get("/Resources") or Dictionary(), matrix, findings, fix,
+                  registration, seen)
+        elif "/Shading" in pattern:
+            findings.spaces.add(space_name(pattern.Shading.get("/ColorSpace"), resources))
 
 
 def _visit_xobject(xobject, ctm, name: str, resources, findings: Findings, fix: bool,

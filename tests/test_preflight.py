@@ -45,7 +45,8 @@ def test_the_project_has_press_documents() -> None:
 def _streams(pdf: pikepdf.Pdf):
     """Every page content stream and every form XObject, however deeply drawn."""
     for obj in pdf.objects:
-        if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == pikepdf.Name.Form:
+        if isinstance(obj, pikepdf.Stream) and (obj.get("/Subtype") == pikepdf.Name.Form
+                                                or obj.get("/PatternType") == 1):
             yield obj
     for page in pdf.pages:
         yield page.obj
@@ -318,7 +319,8 @@ def test_preflight_fails_a_file_a_print_shop_would_reject(press: Path, tmp_path:
 def test_build_fails_like_a_gate_when_ink_is_over_the_limit(project: Path) -> None:
     edit(project / "brand.yaml", "cmyk: [91, 66, 21, 21]", "cmyk: [100, 100, 100, 100]")
     output = project / "output"
-    proc = run_pipeline("build", "--profile", "press", "--output", output, project=project)
+    proc = run_pipeline("build", "--profile", "press", "--variant", PRESS[0].variant.name,
+                        "--output", output, project=project)
     assert_process_failed(proc, "preflight: total ink reaches", f"{INK_LIMIT} % limit")
     assert not list(output.rglob("*.pdf"))
 
