@@ -355,3 +355,67 @@ def test_an_rgb_picture_is_separated_to_cmyk(project: Path, tmp_path: Path) -> N
         picture = pikepdf.PdfImage(images[0]).as_pil_image()
         assert picture.mode == "CMYK" and len(set(picture.get_flattened_data())) > 100  # still a picture
     assert run_pipeline("preflight", "--output", output).returncode == 0
+
+
+def _path_objects(count, get, scale: float = 1.0):
+    import pypdfium2.raw as raw
+
+    for index in range(count):
+        obj = get(index)
+        matrix = raw.FS_MATRIX()
+        raw.FPDFPageObj_GetMatrix(obj, matrix)
+        here = scale * abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
+        kind = raw.FPDFPageObj_GetType(obj)
+        if kind == raw.FPDF_PAGEOBJ_FORM:
+            yield from _path_objects(raw.FPDFFormObj_CountObjects(obj),
+                                     lambda i, o=obj: raw.FPDFFormObj_GetObject(o, i), here)
+        elif kind == raw.FPDF_PAGEOBJ_PATH:
+            yield obj, here
+
+
+def _thin_dark_rules(pdf_path: Path) -> set[tuple[int, int, int]]:
+    """Colours of rules thinner than 1 pt (stroked, or filled as thin boxes) that are
+    dark and grey, as PDFium reads them."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    found = set()
+    for page in pdfium.PdfDocument(pdf_path):
+        objects = _path_objects(raw.FPDFPage_CountObjects(page.raw),
+                                lambda i, p=page: raw.FPDFPage_GetObject(p.raw, i))
+        for obj, scale in objects:
+            mode, stroke = ctypes.c_int(), ctypes.c_int()
+            raw.FPDFPath_GetDrawMode(obj, mode, stroke)
+            colours = []
+            width = ctypes.c_float()
+            raw.FPDFPageObj_GetStrokeWidth(obj, width)
+            if stroke.value and width.value * scale < 1:
+                colours.append(raw.FPDFPageObj_GetStrokeColor)
+            box = [ctypes.c_float() for _ in range(4)]
+            raw.FPDFPageObj_GetBounds(obj, *box)
+            left, bottom, right, top = (v.value for v in box)
+            if mode.value and min(right - left, top - bottom) < 1:
+                colours.append(raw.FPDFPageObj_GetFillColor)
+            for read in colours:
+                r, g, b, a = (ctypes.c_uint() for _ in range(4))
+                read(obj, r, g, b, a)
+                colour = (r.value, g.value, b.value)
+                if max(colour) < 110 and max(colour) - min(colour) < 40:
+                    found.add(colour)
+    return found
+
+
+def test_thin_black_rules_are_solid_black(project: Path, tmp_path: Path) -> None:
+    """A hairline in a four-colour dark grey (the brand's muted colour) goes to press on
+    the black plate alone; so do the project's own rules."""
+    (project / "styles/brochure.css").open("a", encoding="utf-8").write(
+        "\nh2 { border-bottom: 0.5pt solid var(--muted); }\n")
+    document = PRESS[0]
+    output = project / "output"
+    proc = run_pipeline("build", "--profile", "press", "--variant", document.variant.name,
+                        "--handout", document.handout.id, "--output", output, project=project)
+    assert proc.returncode == 0, proc.stderr.decode()
+    solid = _solid_black_as_pdfium_reports_it(tmp_path)
+    # (0, 0, 0) is Registration (all four plates), the crop marks outside the bleed,
+    # which the separations test holds to every plate.
+    assert _thin_dark_rules(output / document.relative_path) - {(0, 0, 0)} == {solid}
