@@ -280,20 +280,20 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
     errors: dict[str, str] = {}
     options = {
         "handout": _choice(values, errors, "handout", [h for h, _ in choices.handouts],
-                           "choose which sheet to print"),
+                           "Choose which sheet to print"),
         "lang": _choice(values, errors, "lang", [c for c, _ in choices.languages],
-                        "choose a language"),
+                        "Choose a language"),
         "profile": _choice(values, errors, "profile", [p for p, _ in choices.papers],
-                           "choose Letter or A4", default="office"),
+                           "Choose Letter or A4", default="office"),
     }
     allowed = list(project.handouts[options["handout"]].variants) \
         if options["handout"] in project.handouts else [v for v, *_ in choices.variants]
-    options["variant"] = _choice(values, errors, "variant", allowed, "choose who the sheet "
+    options["variant"] = _choice(values, errors, "variant", allowed, "Choose who the sheet "
                                  "is for", default="general" if "general" in allowed else None)
     fields = _patient_fields(values, errors, choices.limits)
     with_brochure = values["with-brochure"].strip().lower()
     if with_brochure and with_brochure not in TRUE_VALUES:
-        errors["with-brochure"] = "tick the box or leave it empty"
+        errors["with-brochure"] = "Tick the box or leave it empty"
     options["with_brochure"] = with_brochure in TRUE_VALUES
     return FormResult(values, errors, fields, options)
 
@@ -317,7 +317,7 @@ def _patient_fields(values: dict, errors: dict, limits: dict[str, int]) -> dict[
         if name == "follow-up":  # a browser's date-time box sends YYYY-MM-DDTHH:MM
             value = value.replace("T", " ", 1)
         if len(value.strip()) > limits.get(name, personal.MAX_NOTES):
-            errors[name] = f"longer than {limits[name]} characters; shorten it"
+            errors[name] = f"Longer than {limits[name]} characters; shorten it"
             continue
         try:
             fields.update(personal.parse_patient({name: value}, ""))
@@ -327,8 +327,10 @@ def _patient_fields(values: dict, errors: dict, limits: dict[str, int]) -> dict[
 
 
 def _without_field_name(message: str, name: str) -> str:
+    """personal.py's message names the option; beside its field it need not."""
     prefix = f"{name}: "
-    return message[len(prefix):] if message.startswith(prefix) else message
+    message = message[len(prefix):] if message.startswith(prefix) else message
+    return message[:1].upper() + message[1:]
 
 
 # --- the app --------------------------------------------------------------------------
@@ -409,7 +411,9 @@ def create_app(project: Project, pool: RendererPool, record: Record,
                         "and press the button again.")
         if result.errors:
             return page(result, 422)
-        action = request.form.get("action", "print")
+        action = request.form.get("action") or "print"
+        if action not in ("print", "preview"):
+            abort(400, description="The action is print or preview.")
         return _render(result, action)
 
     def _render(result: FormResult, action: str):
@@ -426,7 +430,7 @@ def create_app(project: Project, pool: RendererPool, record: Record,
                           "Nothing was printed; please try again.", 500)
         if outcome.status == "unfit":
             key = "notes" if result.fields.get("notes") else "_form"
-            result.errors[key] = ("the details do not fit on one sheet of paper; shorten the "
+            result.errors[key] = ("The details do not fit on one sheet of paper; shorten the "
                                   "notes or other long details")
             return page(result, 422)
         if outcome.status == "refused":
@@ -473,7 +477,8 @@ def create_app(project: Project, pool: RendererPool, record: Record,
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return _plain(ERROR_TEXT.get(exc.code, exc.description or "Request not understood."),
+        ours = exc.description if exc.description != type(exc).description else None
+        return _plain(ours or ERROR_TEXT.get(exc.code, "The request was not understood."),
                       exc.code or 400)
 
     @app.errorhandler(Exception)
@@ -513,8 +518,7 @@ def _defaults(choices: Choices) -> dict[str, str]:
 FIELD_LABELS = {"patient": "Patient's name", "procedure-date": "Date of the procedure",
                 "levels": "Spine levels treated", "physician": "Doctor who did the procedure",
                 "follow-up": "Follow-up appointment", "notes": "Notes from the care team"}
-FIELD_HINTS = {"procedure-date": "For example 2026-11-25.",
-               "levels": "Vertebrae separated by commas, for example T12, L1.",
+FIELD_HINTS = {"levels": "Vertebrae separated by commas, for example T12, L1.",
                "follow-up": "Date and time.",
                "notes": "Short; they must fit on the sheet."}
 ERROR_TEXT = {
@@ -540,13 +544,13 @@ def guarded(app: Callable, log: logging.Logger = ACCESS_LOG) -> Callable:
 
         def start(status: str, headers: list, exc_info=None):
             seen["status"] = status.split(" ", 1)[0]
-            names = {name.lower() for name, _ in headers}
             is_pdf = any(n.lower() == "content-type" and v.startswith("application/pdf")
                          for n, v in headers)
-            extra = [(name, value) for name, value in SECURITY_HEADERS.items()
-                     if name.lower() not in names]
-            extra.append(("Content-Security-Policy", PDF_CSP if is_pdf else HTML_CSP))
-            return start_response(status, [*headers, *extra], exc_info)
+            ours = {**SECURITY_HEADERS,
+                    "Content-Security-Policy": PDF_CSP if is_pdf else HTML_CSP}
+            replaced = {name.lower() for name in ours}
+            kept = [(name, value) for name, value in headers if name.lower() not in replaced]
+            return start_response(status, [*kept, *ours.items()], exc_info)
 
         try:
             for chunk in app(environ, start):

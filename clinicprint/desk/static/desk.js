@@ -25,7 +25,7 @@
     busy(true, action === "preview" ? "Making the preview…" : "Making the sheet…");
     let response;
     try {
-      response = await fetch(form.action, {
+      response = await fetch(form.getAttribute("action"), {
         method: "POST", body, credentials: "same-origin", cache: "no-store",
       });
     } catch (error) {
@@ -41,9 +41,13 @@
       if (action === "print") {
         save(blob, name);
         busy(false, "Saved " + name + ". Open it and print it, or use the printer " +
-                    "button above the preview.");
+                    "button in the preview.");
       } else {
         busy(false, "Preview ready. Check it, then press Print / Download.");
+        // On a narrow screen the preview sits below the form: bring it into view.
+        if (frame.getBoundingClientRect().top > window.innerHeight) {
+          frame.scrollIntoView({block: "start"});
+        }
       }
       return;
     }
