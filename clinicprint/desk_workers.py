@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -186,6 +187,16 @@ class _Slot:
     state: str = "empty"  # starting, idle, busy, dead
     started: float = 0.0
     served: int = 0
+    quick_deaths: int = 0   # renderers that died soon after starting, in a row
+    retry_at: float = 0.0
+
+
+@dataclass(eq=False)
+class _Ticket:
+    """A request waiting for a renderer."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    slot: _Slot | None = None
 
 
 @dataclass
@@ -205,6 +216,7 @@ class RendererPool:
         self.slots = [_Slot(i) for i in range(size)]
         self.stats = PoolStats()
         self._cond = threading.Condition()
+        self._waiting: deque[_Ticket] = deque()
         self._stopping = False
         self._tempdir = tempfile.mkdtemp(prefix="clinicprint-desk-")
         self._monitor = threading.Thread(target=self._watch, name="renderer-monitor",
@@ -230,6 +242,8 @@ class RendererPool:
     def close(self) -> None:
         with self._cond:
             self._stopping = True
+            for ticket in self._waiting:
+                ticket.event.set()  # no renderer for them: they answer 503
             self._cond.notify_all()
         for slot in self.slots:
             if slot.conn is not None:
@@ -262,20 +276,34 @@ class RendererPool:
             self._release(slot, healthy)
 
     def _acquire(self, wait_for: float) -> _Slot:
-        deadline = time.monotonic() + wait_for
+        """First come, first served: a free renderer goes to the longest-waiting
+        request, so no nurse waits behind a luckier thread again and again."""
         with self._cond:
-            while True:
-                slot = next((s for s in self.slots if s.state == "idle"), None)
-                if slot is not None and slot.process.is_alive():
-                    slot.state = "busy"
-                    return slot
-                if slot is not None:  # died while idle: the monitor replaces it
-                    slot.state = "dead"
-                    continue
-                left = deadline - time.monotonic()
-                if left <= 0 or self._stopping:
-                    raise NoRenderer()
-                self._cond.wait(min(left, 0.5))
+            if self._stopping:
+                raise NoRenderer()
+            ticket = _Ticket()
+            self._waiting.append(ticket)
+            self._hand_out()
+        ticket.event.wait(wait_for)
+        with self._cond:
+            if ticket.slot is None:
+                self._waiting.remove(ticket)
+                raise NoRenderer()
+            return ticket.slot
+
+    def _hand_out(self) -> None:
+        """Give idle renderers to waiting requests, oldest first (lock held)."""
+        for slot in self.slots:
+            if not self._waiting:
+                return
+            if slot.state != "idle":
+                continue
+            if not slot.process.is_alive():  # died while idle: the monitor replaces it
+                slot.state = "dead"
+                continue
+            ticket = self._waiting.popleft()
+            slot.state, ticket.slot = "busy", slot
+            ticket.event.set()
 
     def _release(self, slot: _Slot, healthy: bool) -> None:
         with self._cond:
@@ -286,6 +314,7 @@ class RendererPool:
                 slot.state = "dead"
                 if slot.process is not None and slot.process.is_alive():
                     slot.process.kill()  # hung, or renewed after max_jobs
+            self._hand_out()
             self._cond.notify_all()
 
     # the monitor: starts replacements and collects "ready" messages
@@ -322,7 +351,8 @@ class RendererPool:
         except (EOFError, OSError):
             message = None
         if message == "ready" and slot.state == "starting":
-            slot.state = "idle"
+            slot.state, slot.quick_deaths = "idle", 0
+            self._hand_out()
             LOG.info("renderer %d ready in %.1f s", slot.index, time.monotonic() - slot.started)
 
     def _replace_dead(self) -> None:
@@ -333,14 +363,32 @@ class RendererPool:
                 and not process.is_alive())
             if not dead:
                 continue
-            if process is not None:
+            if time.monotonic() < slot.retry_at:
+                continue
+            if process is not None and slot.retry_at == 0.0:
                 process.join(timeout=1)
                 if slot.served < self.max_jobs:
                     LOG.warning("renderer %d stopped (exit code %s); starting another",
                                 slot.index, process.exitcode)
                     self.stats.deaths.append(str(process.exitcode))
+                if self._dies_on_start(slot):
+                    continue
+            slot.retry_at = 0.0
             self.stats.replaced += 1
             self._spawn(slot)
+
+    def _dies_on_start(self, slot: _Slot) -> bool:
+        """A renderer that keeps dying as it starts (a broken font, say) is retried
+        after a growing pause instead of in a tight loop."""
+        if slot.state != "starting" and slot.served:
+            slot.quick_deaths = 0
+            return False
+        slot.quick_deaths += 1
+        if slot.quick_deaths < 2:
+            return False
+        slot.state = "dead"
+        slot.retry_at = time.monotonic() + min(30.0, 2.0 ** slot.quick_deaths)
+        return True
 
     def pids(self) -> list[int]:
         with self._cond:
