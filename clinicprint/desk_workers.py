@@ -69,9 +69,13 @@ class NoRenderer(Exception):
 # --- inside a renderer process ----------------------------------------------------
 
 
-def _renderer_main(conn: Connection, root: str, tempdir: str) -> None:
+def _renderer_main(conn: Connection, root: str, tempdir: str, parent: int) -> None:
     """The renderer's loop: warm up, say ready, then render jobs until the pipe closes
-    (which is also how it notices that the desk has gone)."""
+    (which is also how it notices that the desk has gone; the kernel ends it too if
+    the desk is killed outright)."""
+    from .processes import end_with_parent
+
+    end_with_parent(parent)
     tempfile.tempdir = tempdir  # WeasyPrint's font folders go where the desk removes them
     _silence_logs()
     from .content import load_project
@@ -324,7 +328,8 @@ class RendererPool:
             slot.conn.close()
         parent, child = CONTEXT.Pipe()
         process = CONTEXT.Process(target=_renderer_main, name=f"renderer-{slot.index}",
-                                  args=(child, str(self.root), self._tempdir), daemon=True)
+                                  args=(child, str(self.root), self._tempdir, os.getpid()),
+                                  daemon=True)
         process.start()
         child.close()  # so the desk sees EOF when the renderer dies
         slot.process, slot.conn, slot.state = process, parent, "starting"

@@ -19,7 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import ROOT, assert_process_failed, documents_of, run_pipeline
-from deskserver import Desk, children, health_json, start_desk
+from deskserver import Desk, health_json, start_desk
 from pdfread import squash
 
 PAPERS = ("office", "office-a4")
@@ -329,13 +329,34 @@ def test_refuses_a_short_access_code() -> None:
 
 
 def test_stopping_leaves_nothing_behind(tmp_path: Path) -> None:
-    before = set(Path(tempfile.gettempdir()).glob("clinicprint-desk-*"))
-    desk = start_desk(tmp_path)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    desk = start_desk(tmp_path / "desk", env={"TMPDIR": str(temporary)})
     renderers = desk.renderer_pids()
-    assert renderers and set(Path(tempfile.gettempdir()).glob("clinicprint-desk-*")) - before
+    assert len(renderers) == 2 and list(temporary.iterdir())  # fonts unpacked there
+    assert desk.discharge(GOOD).status == 200
     assert desk.stop() == 0
     time.sleep(0.5)
-    assert not set(children(desk.process.pid)) & set(renderers)
     assert all(not Path(f"/proc/{pid}").exists() for pid in renderers)
-    assert not set(Path(tempfile.gettempdir()).glob("clinicprint-desk-*")) - before
+    assert list(temporary.iterdir()) == []
     assert "stopped" in desk.log()
+
+
+def test_renderers_end_when_the_desk_is_killed(tmp_path: Path) -> None:
+    desk = start_desk(tmp_path)
+    renderers = desk.renderer_pids()
+    assert renderers
+    desk.process.kill()
+    desk.process.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in renderers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in renderers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
