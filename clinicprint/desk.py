@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import inspect
 import ipaddress
 import logging
 import os
@@ -262,8 +263,16 @@ def languages_of(project: Project) -> list[tuple[str, str]]:
 
 
 def field_limits() -> dict[str, int]:
+    """The desk's limits, replaced by the command's own where it declares them
+    (issue 12 puts them in clinicprint.patient_fields.LIMITS)."""
     limits = dict(DEFAULT_LIMITS)
-    limits.update(getattr(personal, "FIELD_LIMITS", None) or {})
+    try:
+        from .patient_fields import LIMITS as declared  # type: ignore[import-not-found]
+    except ImportError:
+        declared = {}
+    for name, limit in declared.items():
+        if name in limits:
+            limits[name] = int(getattr(limit, "max_chars", limit))
     return limits
 
 
@@ -290,7 +299,7 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
         if options["handout"] in project.handouts else [v for v, *_ in choices.variants]
     options["variant"] = _choice(values, errors, "variant", allowed, "Choose who the sheet "
                                  "is for", default="general" if "general" in allowed else None)
-    fields = _patient_fields(values, errors, choices.limits)
+    fields = _patient_fields(values, errors, choices.limits, project.root)
     with_brochure = values["with-brochure"].strip().lower()
     if with_brochure and with_brochure not in TRUE_VALUES:
         errors["with-brochure"] = "Tick the box or leave it empty"
@@ -309,9 +318,13 @@ def _choice(values: dict, errors: dict, name: str, allowed: list[str], problem: 
     return value
 
 
-def _patient_fields(values: dict, errors: dict, limits: dict[str, int]) -> dict[str, str]:
+def _patient_fields(values: dict, errors: dict, limits: dict[str, int],
+                    root: Path) -> dict[str, str]:
     """The command's own validation, field by field, so each error sits by its field."""
     fields: dict[str, str] = {}
+    # With the project's folder, parse_patient can also refuse a character no font has.
+    extra = {"root": root} if "root" in inspect.signature(personal.parse_patient).parameters \
+        else {}
     for name in PATIENT_FIELDS:
         value = values[name]
         if name == "follow-up":  # a browser's date-time box sends YYYY-MM-DDTHH:MM
@@ -320,7 +333,7 @@ def _patient_fields(values: dict, errors: dict, limits: dict[str, int]) -> dict[
             errors[name] = f"Longer than {limits[name]} characters; shorten it"
             continue
         try:
-            fields.update(personal.parse_patient({name: value}, ""))
+            fields.update(personal.parse_patient({name: value}, "", **extra))
         except PipelineError as exc:
             errors[name] = _without_field_name(str(exc.message), name)
     return fields

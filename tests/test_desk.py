@@ -4,6 +4,8 @@ record of sheets, privacy, security headers, the access code and robustness."""
 from __future__ import annotations
 
 import csv
+import dataclasses
+import inspect
 import io
 import os
 import re
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+import factory
 from conftest import ROOT, assert_process_failed, documents_of, run_pipeline
 from deskserver import Desk, health_json, start_desk
 from pdfread import squash
@@ -360,3 +363,32 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def _personal_can_choose_the_handout() -> bool:
+    from clinicprint import personal
+
+    return "handout" in inspect.signature(personal.render_sheet).parameters or \
+        "handout" in {f.name for f in dataclasses.fields(personal.Sheet)}
+
+
+@pytest.mark.skipif(not _personal_can_choose_the_handout(),
+                    reason="personal.render_sheet prints the one discharge handout (issue 12 "
+                           "adds the choice)")
+def test_several_discharge_handouts_are_offered_and_each_printed(project: Path,
+                                                                 tmp_path: Path) -> None:
+    code = factory.unused_code(project, "DESK")
+    factory.write_handout(project, "zz-desk-discharge", factory.handout_data(
+        "discharge", code, title="After your desk test"))
+    desk = start_desk(tmp_path / "desk", project=project)
+    try:
+        page = desk.get("/").text
+        assert 'value="zz-desk-discharge"' in page and "After your desk test" in page
+        unchosen = desk.discharge(GOOD)
+        assert unchosen.status == 422 and 'id="handout-error"' in unchosen.text
+        chosen = desk.discharge({**GOOD, "handout": "zz-desk-discharge"})
+        assert chosen.status == 200, chosen.text
+        assert code in pdf_text(chosen.body)
+        assert records(desk)[-1]["document_code"] == code
+    finally:
+        assert desk.stop() == 0
