@@ -205,3 +205,32 @@ def test_axe_on_the_access_code_page(browser, tmp_path: Path) -> None:
         tab.close()
     finally:
         assert desk.stop() == 0
+
+
+def test_the_browser_keeps_no_patient_detail(desk: Desk, tmp_path: Path) -> None:
+    """After a mistake, a preview and a download, nothing typed is in the browser's
+    profile (no cache, form history, session restore or storage)."""
+    marker = "PRF" + uuid.uuid4().hex[:10]
+    profile = tmp_path / "profile"
+    with playwright_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
+            accept_downloads=True)
+        tab = context.new_page()
+        tab.goto(f"http://127.0.0.1:{desk.port}/")
+        tab.get_by_label("Patient's name").fill(f"Ann {marker}")
+        tab.get_by_label("Notes from the care team").fill(f"Note {marker}")
+        tab.get_by_label("Spine levels treated").fill(f"Q{marker}")
+        tab.get_by_role("button", name="Preview").click()
+        playwright_api.expect(tab.locator("#error-summary")).to_be_visible(timeout=30_000)
+        tab.get_by_label("Spine levels treated").fill("L1")
+        tab.get_by_role("button", name="Preview").click()
+        playwright_api.expect(tab.locator("#preview-frame")).to_be_visible(timeout=60_000)
+        with tab.expect_download(timeout=60_000) as download:
+            tab.get_by_role("button", name="Print / Download").click()
+        assert marker in pdf_text(Path(download.value.path()).read_bytes())
+        tab.goto(f"http://127.0.0.1:{desk.port}/healthz")  # leave the page, as a nurse would
+        context.close()
+    kept = [path for path in profile.rglob("*") if path.is_file()
+            and marker.encode() in path.read_bytes()]
+    assert not kept, kept
