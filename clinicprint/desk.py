@@ -365,6 +365,7 @@ def create_app(project: Project, pool: RendererPool, record: Record,
     app.jinja_env.autoescape = True
     choices = choices_of(project)
     assets = (project.root / "assets").resolve()
+    warned: set[str] = set()
 
     def page(result: FormResult | None = None, status: int = 200, notice: str = ""):
         sid = _session()
@@ -456,7 +457,8 @@ def create_app(project: Project, pool: RendererPool, record: Record,
             LOG.error("renderer error: %s", outcome.message)
             return _plain("The sheet could not be made because of a fault in the desk. "
                           "Nothing was printed; please try again.", 500)
-        for warning in outcome.warnings:
+        for warning in set(outcome.warnings) - warned:  # e.g. a review due soon: once
+            warned.add(warning)
             LOG.warning("%s", warning)
         record.add({"time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "sheet_id": sheet_id, "action": "preview" if action == "preview"
