@@ -448,9 +448,10 @@ def create_app(project: Project, pool: RendererPool, record: Record,
                                   "notes or other long details")
             return page(result, 422)
         if outcome.status == "refused":
-            message = outcome.message
-            if any(len(v) > 2 and v in message for v in result.values.values()):
-                message = "this sheet cannot be printed now"
+            message = outcome.message  # about the content (an expired review), but check:
+            if any(len(result.values[name]) > 2 and result.values[name] in message
+                   for name in PATIENT_FIELDS):
+                message = "This sheet cannot be printed now; ask the handout's editor"
             result.errors["_form"] = message
             return page(result, 422)
         if outcome.status != "ok":
@@ -477,8 +478,8 @@ def create_app(project: Project, pool: RendererPool, record: Record,
     def healthz():
         ready, size = pool.ready(), len(pool.slots)
         status = 200 if ready == size else 503
-        return {"status": "ready" if status == 200 else "starting",
-                "renderers": size, "ready": ready}, status
+        return {"status": "ready" if status == 200 else "starting", "renderers": size,
+                "ready": ready, "replaced": pool.stats.replaced}, status
 
     @app.get("/assets/<path:name>")
     def project_asset(name: str):

@@ -238,11 +238,6 @@ class RendererPool:
         with self._cond:
             return sum(slot.state in ("idle", "busy") for slot in self.slots)
 
-    def wait_ready(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(
-                lambda: all(s.state in ("idle", "busy") for s in self.slots), timeout)
-
     def close(self) -> None:
         with self._cond:
             self._stopping = True
@@ -394,10 +389,6 @@ class RendererPool:
         slot.state = "dead"
         slot.retry_at = time.monotonic() + min(30.0, 2.0 ** slot.quick_deaths)
         return True
-
-    def pids(self) -> list[int]:
-        with self._cond:
-            return [s.process.pid for s in self.slots if s.process and s.process.pid]
 
 
 def default_size() -> int:

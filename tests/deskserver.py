@@ -118,14 +118,14 @@ class Desk:
 
 
 def start_desk(folder: Path, *args: str, env: dict[str, str] | None = None,
-               project: Path | None = None, wait: bool = True) -> Desk:
+               project: Path | None = None, wait: bool = True, renderers: int = 2) -> Desk:
     """`python pipeline.py serve --port 0`: the port it chose is read from its output."""
     folder.mkdir(parents=True, exist_ok=True)
     output = (folder / "server-output.txt").open("wb")
     prefix = ["--project", str(project)] if project else []
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "pipeline.py"), *prefix, "serve", "--port", "0",
-         "--record", str(folder / "record.csv"), "--renderers", "2", *args],
+         "--record", str(folder / "record.csv"), "--renderers", str(renderers), *args],
         stdout=output, stderr=subprocess.STDOUT, cwd=folder,
         env={**os.environ, **(env or {})})
     output.close()

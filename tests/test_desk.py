@@ -164,11 +164,15 @@ def test_access_log_names_routes_only(desk: Desk) -> None:
 
 
 def test_privacy_marker_only_in_the_returned_pdf(tmp_path_factory) -> None:
-    """A marker in every field, good and bad requests; then search the project, the
-    temporary folders and everything the server wrote."""
+    """A marker in every field, good and bad requests; then stop the desk and search
+    the project, the temporary folders and everything the server wrote."""
     started = time.time()
     folder = tmp_path_factory.mktemp("privacy")
-    desk = start_desk(folder)
+    temporary = folder / "tmp"
+    temporary.mkdir()
+    desk = start_desk(folder / "desk", env={"TMPDIR": str(temporary)})
+    renderers = desk.renderer_pids()
+    assert len(renderers) == 2 and list(temporary.iterdir())  # fonts unpacked there
     marker = f"MRK{uuid.uuid4().hex[:12]}"
     try:
         token = desk.token()
@@ -192,6 +196,10 @@ def test_privacy_marker_only_in_the_returned_pdf(tmp_path_factory) -> None:
         desk.get(f"/discharge?patient={marker}")
     finally:
         assert desk.stop() == 0
+    # Stopping leaves nothing behind: no renderer, nothing in the temporary folder.
+    assert all(not Path(f"/proc/{pid}").exists() for pid in renderers)
+    assert list(temporary.iterdir()) == []
+    assert "stopped" in desk.log()
     for pdf in pdfs:
         assert marker in pdf_text(pdf)
         metadata = PdfReader(io.BytesIO(pdf)).metadata or {}
@@ -279,13 +287,14 @@ def test_unknown_or_repeated_field_gets_400(desk: Desk) -> None:
 
 
 def test_slow_client_gets_408_while_others_are_served(tmp_path: Path) -> None:
-    desk = start_desk(tmp_path, "--client-timeout", "2")
+    desk = start_desk(tmp_path, "--client-timeout", "2", renderers=1)
     try:
         slow = socket.create_connection(("127.0.0.1", desk.port), timeout=15)
         slow.sendall(b"POST /discharge HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\na=")
+        assert desk.discharge(GOOD).status == 200
         for _ in range(3):  # keeps trickling, so it is never idle
-            assert desk.discharge(GOOD).status == 200
             slow.sendall(b"b")
+            assert desk.health().status == 200
             time.sleep(1)
         answer = slow.recv(4096)
         slow.close()
@@ -298,7 +307,7 @@ def test_slow_client_gets_408_while_others_are_served(tmp_path: Path) -> None:
 def test_access_code_asked_once_per_session(tmp_path: Path) -> None:
     code = "ward-7-" + uuid.uuid4().hex[:8]
     (tmp_path / "code.txt").write_text(code + "\n")
-    desk = start_desk(tmp_path, "--access-code-file", str(tmp_path / "code.txt"))
+    desk = start_desk(tmp_path, "--access-code-file", str(tmp_path / "code.txt"), renderers=1)
     try:
         first = desk.get("/")
         assert first.status == 200 and 'name="code"' in first.text
@@ -331,22 +340,8 @@ def test_refuses_a_short_access_code() -> None:
     assert b"1234" not in proc.stderr
 
 
-def test_stopping_leaves_nothing_behind(tmp_path: Path) -> None:
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    desk = start_desk(tmp_path / "desk", env={"TMPDIR": str(temporary)})
-    renderers = desk.renderer_pids()
-    assert len(renderers) == 2 and list(temporary.iterdir())  # fonts unpacked there
-    assert desk.discharge(GOOD).status == 200
-    assert desk.stop() == 0
-    time.sleep(0.5)
-    assert all(not Path(f"/proc/{pid}").exists() for pid in renderers)
-    assert list(temporary.iterdir()) == []
-    assert "stopped" in desk.log()
-
-
 def test_renderers_end_when_the_desk_is_killed(tmp_path: Path) -> None:
-    desk = start_desk(tmp_path)
+    desk = start_desk(tmp_path, renderers=1)
     renderers = desk.renderer_pids()
     assert renderers
     desk.process.kill()
@@ -390,5 +385,26 @@ def test_several_discharge_handouts_are_offered_and_each_printed(project: Path,
         assert chosen.status == 200, chosen.text
         assert code in pdf_text(chosen.body)
         assert records(desk)[-1]["document_code"] == code
+    finally:
+        assert desk.stop() == 0
+
+
+def test_expired_medical_review_is_refused_with_a_message(project: Path,
+                                                          tmp_path: Path) -> None:
+    import datetime as dt
+
+    for document in {d.handout.id: d for d in sheets()}.values():
+        path = project / document.handout.path.relative_to(ROOT)
+        data = factory.load(path)
+        data["review"]["next_review"] = dt.date.today() - dt.timedelta(days=1)
+        factory.save(path, data)
+    desk = start_desk(tmp_path / "desk", project=project, renderers=1)
+    try:
+        reply = desk.discharge({**GOOD, "patient": "Expired Review Patient"})
+        assert reply.status == 422
+        summary = re.search(r'id="error-summary".*?</div>', reply.text, re.S)[0]
+        assert "review" in summary and "Expired Review" not in summary
+        assert desk.health().status == 200
+        assert not records(desk)
     finally:
         assert desk.stop() == 0

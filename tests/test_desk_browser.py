@@ -35,16 +35,20 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Desk:
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory):
+def playwright():
+    with playwright_api.sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, tmp_path_factory: pytest.TempPathFactory):
     """A fresh profile each run; CSP is bypassed only so axe-core can be injected."""
     profile = tmp_path_factory.mktemp("chromium-profile")
-    with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
-            viewport={"width": 1024, "height": 1366}, accept_downloads=True,
-            bypass_csp=True)
-        yield context
-        context.close()
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
+        viewport={"width": 1024, "height": 1366}, accept_downloads=True, bypass_csp=True)
+    yield context
+    context.close()
 
 
 @pytest.fixture
@@ -190,7 +194,8 @@ def test_axe_finds_no_wcag21_aa_problem(page, desk: Desk) -> None:
 
 def test_axe_on_the_access_code_page(browser, tmp_path: Path) -> None:
     (tmp_path / "code").write_text("correct-horse-battery")
-    desk = start_desk(tmp_path / "desk", "--access-code-file", str(tmp_path / "code"))
+    desk = start_desk(tmp_path / "desk", "--access-code-file", str(tmp_path / "code"),
+                      renderers=1)
     try:
         tab = browser.new_page()
         tab.goto(f"http://127.0.0.1:{desk.port}/")
@@ -207,15 +212,15 @@ def test_axe_on_the_access_code_page(browser, tmp_path: Path) -> None:
         assert desk.stop() == 0
 
 
-def test_the_browser_keeps_no_patient_detail(desk: Desk, tmp_path: Path) -> None:
+def test_the_browser_keeps_no_patient_detail(playwright, desk: Desk, tmp_path: Path) -> None:
     """After a mistake, a preview and a download, nothing typed is in the browser's
     profile (no cache, form history, session restore or storage)."""
     marker = "PRF" + uuid.uuid4().hex[:10]
     profile = tmp_path / "profile"
-    with playwright_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
-            accept_downloads=True)
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
+        accept_downloads=True)
+    try:
         tab = context.new_page()
         tab.goto(f"http://127.0.0.1:{desk.port}/")
         tab.get_by_label("Patient's name").fill(f"Ann {marker}")
@@ -230,6 +235,7 @@ def test_the_browser_keeps_no_patient_detail(desk: Desk, tmp_path: Path) -> None
             tab.get_by_role("button", name="Print / Download").click()
         assert marker in pdf_text(Path(download.value.path()).read_bytes())
         tab.goto(f"http://127.0.0.1:{desk.port}/healthz")  # leave the page, as a nurse would
+    finally:
         context.close()
     kept = [path for path in profile.rglob("*") if path.is_file()
             and marker.encode() in path.read_bytes()]
