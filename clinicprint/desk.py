@@ -421,8 +421,9 @@ def create_app(project: Project, pool: RendererPool, record: Record,
         _check_names(request.form)
         result = read_form(request.form, project, choices)
         if not sessions.token_ok(sid, request.form.get("csrf", "")):
-            return page(result, 403, notice="This form had expired. Check the details "
-                        "and press the button again.")
+            # A blank form: values from a forged request are never shown as if typed here.
+            return page(None, 403, notice="This form had expired. Fill it in again, "
+                        "or press the button again if the details are still there.")
         if result.errors:
             return page(result, 422)
         action = request.form.get("action") or "print"

@@ -240,3 +240,15 @@ def test_the_browser_keeps_no_patient_detail(playwright, desk: Desk, tmp_path: P
     kept = [path for path in profile.rglob("*") if path.is_file()
             and marker.encode() in path.read_bytes()]
     assert not kept, kept
+
+
+def test_an_expired_session_keeps_what_was_typed(page, browser) -> None:
+    name = f"Lee {uuid.uuid4().hex[:6].upper()}"
+    page.get_by_label("Patient's name").fill(name)
+    browser.clear_cookies()  # as after the desk restarted: the session is unknown
+    page.get_by_role("button", name="Print / Download").click()
+    playwright_api.expect(page.locator("#status")).to_contain_text("expired")
+    playwright_api.expect(page.get_by_label("Patient's name")).to_have_value(name)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Print / Download").click()
+    assert name in pdf_text(Path(download.value.path()).read_bytes())

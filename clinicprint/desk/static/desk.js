@@ -57,6 +57,15 @@
     }
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
     const fresh = page.getElementById("sheet-form");
+    if (fresh && response.status === 403) {
+      // The session had expired (the desk restarted): keep what was typed, take the
+      // new session's token, and let the nurse press the button again.
+      form.querySelector("input[name=csrf]").value =
+        fresh.querySelector("input[name=csrf]").value;
+      busy(false, "The form had expired. The details are still here: press the " +
+                  "button again.");
+      return;
+    }
     if (fresh) {
       form.innerHTML = fresh.innerHTML;
       busy(false, "");
