@@ -600,7 +600,7 @@ def _route(path: str) -> str:
 
 def serve(config: DeskConfig, announce: Callable[[str], None]) -> None:
     """Load and check everything, start the renderers and serve until stopped."""
-    from .desk_server import run_server
+    from .desk_server import bind, run_server
 
     check_access(config.host, config.access_code)
     project = load_project(config.root)
@@ -611,10 +611,10 @@ def serve(config: DeskConfig, announce: Callable[[str], None]) -> None:
     _log_to_stderr()
     pool = RendererPool(config.root, config.renderers)
     sessions = Sessions(config.access_code)
-    app = guarded(create_app(project, pool, record, sessions))
+    server = bind(guarded(create_app(project, pool, record, sessions)), config)
     pool.start()
     try:
-        run_server(app, config, announce, record.path)
+        run_server(server, announce, record.path)
     finally:
         pool.close()
 

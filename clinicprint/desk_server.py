@@ -70,12 +70,24 @@ def make_server(app: Callable, host: str, port: int, threads: int,
     return server
 
 
-def run_server(app: Callable, config, announce: Callable[[str], None], record: Path) -> None:
-    """Serve until Ctrl-C or SIGTERM (kill, a service manager, a container stop)."""
+def bind(app: Callable, config) -> DeskServer:
+    """Listen now, so a port in use stops the desk before any renderer starts."""
     import logging
 
+    from .errors import PipelineError
+
     _quiet_waitress(logging.getLogger("waitress"))
-    server = make_server(app, config.host, config.port, config.threads, config.client_timeout)
+    try:
+        return make_server(app, config.host, config.port, config.threads,
+                           config.client_timeout)
+    except OSError as exc:
+        raise PipelineError(f"--host {config.host} --port {config.port}: cannot listen "
+                            f"there ({exc.strerror or exc}); choose another port with "
+                            "--port") from None
+
+
+def run_server(server: DeskServer, announce: Callable[[str], None], record: Path) -> None:
+    """Serve until Ctrl-C or SIGTERM (kill, a service manager, a container stop)."""
     host = server.effective_host
     shown = f"[{host}]" if ":" in str(host) else host
     announce(f"Discharge desk: http://{shown}:{server.effective_port}/  "

@@ -222,13 +222,14 @@ class RendererPool:
         self._cond = threading.Condition()
         self._waiting: deque[_Ticket] = deque()
         self._stopping = False
-        self._tempdir = tempfile.mkdtemp(prefix="clinicprint-desk-")
+        self._tempdir = ""
         self._monitor = threading.Thread(target=self._watch, name="renderer-monitor",
                                          daemon=True)
 
     # lifecycle
 
     def start(self) -> None:
+        self._tempdir = tempfile.mkdtemp(prefix="clinicprint-desk-")
         with self._cond:
             for slot in self.slots:
                 self._spawn(slot)
@@ -255,7 +256,8 @@ class RendererPool:
                     slot.process.join(timeout=5)
         if self._monitor.is_alive():
             self._monitor.join(timeout=5)
-        shutil.rmtree(self._tempdir, ignore_errors=True)
+        if self._tempdir:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
 
     # serving
 

@@ -334,6 +334,15 @@ def test_refuses_to_listen_beyond_loopback_without_a_code() -> None:
                           "DESK_ACCESS_CODE")
 
 
+def test_refuses_a_port_in_use_with_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = run_pipeline("serve", "--port", str(port), timeout=60)
+    assert_process_failed(proc, f"--port {port}", "cannot listen there")
+
+
 def test_refuses_a_short_access_code() -> None:
     proc = run_pipeline("serve", "--port", "0", timeout=60, env={"DESK_ACCESS_CODE": "1234"})
     assert_process_failed(proc, "$DESK_ACCESS_CODE", "shorter than")
