@@ -256,10 +256,19 @@ def choices_of(project: Project) -> Choices:
 
 
 def languages_of(project: Project) -> list[tuple[str, str]]:
-    """The languages the project declares (English when it declares none)."""
+    """The languages the project declares, each with its own name (English when the
+    project declares none). A declaration may be a code, or an object with `code` and
+    a `label` or `name`; a mapping goes from code to either."""
     declared = getattr(project, "languages", None) or ("en",)
-    codes = [str(getattr(lang, "code", lang)) for lang in declared]  # dict: its keys
-    return [(code, LANGUAGE_NAMES.get(code, code)) for code in codes]
+    pairs = declared.items() if isinstance(declared, dict) else \
+        ((getattr(item, "code", item), item) for item in declared)
+    return [(str(code), _language_name(str(code), item)) for code, item in pairs]
+
+
+def _language_name(code: str, item) -> str:
+    named = getattr(item, "label", None) or getattr(item, "name", None)
+    return named if isinstance(named, str) and named != code else \
+        LANGUAGE_NAMES.get(code, code)
 
 
 def field_limits() -> dict[str, int]:

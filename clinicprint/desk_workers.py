@@ -150,6 +150,11 @@ def _render_sheet(project, job: Job, sheet, **extra) -> tuple[bytes, list[str]]:
     from . import personal
 
     options = _supported(personal.render_sheet, handout=job.handout, lang=job.lang)
+    if "lang" not in options and job.lang != "en":
+        from .errors import PipelineError
+
+        # Never hand out an English sheet recorded as another language.
+        raise PipelineError(f"sheets in '{job.lang}' cannot be printed by this version")
     if "handout" not in options:
         sheet = _with_handout(sheet, job.handout)
         if "handout" not in {f.name for f in dataclasses.fields(sheet)} \
@@ -165,6 +170,10 @@ def _render_brochure(project, job: Job) -> bytes:
     from . import personal
 
     options = _supported(personal.render_brochure, handout=job.handout, lang=job.lang)
+    if "lang" not in options and job.lang != "en":
+        from .errors import PipelineError
+
+        raise PipelineError(f"brochures in '{job.lang}' cannot be printed by this version")
     return personal.render_brochure(project, job.variant, job.profile, **options)
 
 
