@@ -22,6 +22,7 @@ serve: $(STAMP)
 
 # axe-core (accessibility rules) for the desk's browser tests, at the locked version.
 node_modules/.installed: package.json package-lock.json
+	sh scripts/system-deps.sh --test
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
