@@ -288,6 +288,10 @@ def render_pdf(html: str, document: Document, root: Path, brand: Brand,
         pdf = laid_out.write_pdf(
             pdf_identifier=identifier, finisher=_finisher(document.profile, identifier),
             **_pdf_options(document.profile))
+    if document.profile.cmyk:
+        from .press import finish_press_pdf
+
+        pdf = finish_press_pdf(pdf, identifier)
     if warnings:
         more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
         raise RenderError(f"{document.label}: WeasyPrint reported: "
