@@ -20,7 +20,10 @@ from .yamlio import LineDict, load_yaml
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DOCUMENT_CODE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
-SECTION_TYPES = ("text", "checklist", "call-clinic", "call-911", "write-in", "contacts")
+# key-points: the summary box (PEMAT item 11); questions: a list with room to write
+# answers under each item (PEMAT item 23).
+SECTION_TYPES = ("text", "checklist", "call-clinic", "call-911", "write-in", "contacts",
+                 "key-points", "questions")
 OVERRIDABLE = {"title", "subtitle", "summary"}
 IMAGE_SUFFIXES = (".svg", ".png", ".jpg", ".jpeg")
 # Font tools write dates as seconds since 1970 (and PDF dates need four digits): an
@@ -38,6 +41,14 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Icon:
+    """A small pictogram shown beside a section, for the action it asks of the reader."""
+
+    src: str
+    alt: str
+
+
+@dataclass(frozen=True)
 class Section:
     id: str
     title: str
@@ -47,6 +58,7 @@ class Section:
     figure: Figure | None = None
     panel: str | None = None
     fields: tuple[str, ...] = ()  # write-in items: the patient field that fills each one
+    icons: tuple[Icon, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,13 @@ class Variant:
     min_body_pt: float
     min_footer_pt: float
     min_contrast: float
+    # Optional targets (0 = not checked): large print for seniors, measured by the gates.
+    min_heading_pt: float = 0.0
+    min_write_line_in: float = 0.0  # length of a write-in line
+    min_write_gap_in: float = 0.0   # distance between write-in lines, baseline to baseline
+    # Most pages a handout of each kind may have in this variant; kinds not named
+    # keep the kind's own limit (clinicprint/layouts.py).
+    max_pages: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -189,6 +208,7 @@ def _cmyk(check: Checker, value: Any, path: str, line: int) -> tuple:
 
 VARIANT_KEYS = {"label", "description", "stylesheet"}
 VARIANT_TARGETS = {"reading_grade_max", "min_body_pt", "min_footer_pt", "min_contrast"}
+VARIANT_OPTIONAL = {"min_heading_pt", "min_write_line_in", "min_write_gap_in"}
 
 
 def _load_variants(root: Path, problems: list[str]) -> dict[str, Variant]:
@@ -206,9 +226,12 @@ def _load_variants(root: Path, problems: list[str]) -> dict[str, Variant]:
             entry = check.mapping(entry, path, entries.line_of(name))
             if entry is None:
                 continue
-            check.keys(entry, path, VARIANT_KEYS | VARIANT_TARGETS, set())
+            check.keys(entry, path, VARIANT_KEYS | VARIANT_TARGETS,
+                       VARIANT_OPTIONAL | {"max_pages"})
             values = {key: check.text(entry, key, path) for key in VARIANT_KEYS}
-            values.update({key: check.number(entry, key, path) for key in VARIANT_TARGETS})
+            values.update({key: check.number(entry, key, path)
+                           for key in VARIANT_TARGETS | VARIANT_OPTIONAL})
+            values["max_pages"] = _max_pages(check, entry, path)
             _must_exist(check, root, entry, "stylesheet", path, values["stylesheet"])
             variants[str(name)] = Variant(name=str(name), **values)
         if entries is not None and not entries:
@@ -217,13 +240,33 @@ def _load_variants(root: Path, problems: list[str]) -> dict[str, Variant]:
     return variants
 
 
+def _max_pages(check: Checker, entry: LineDict, path: str) -> dict[str, int]:
+    """max_pages: {kind: pages}, e.g. {discharge: 4}; a kind's own limit otherwise."""
+    if "max_pages" not in entry:
+        return {}
+    path, line = f"{path}.max_pages", entry.line_of("max_pages")
+    limits = check.mapping(entry["max_pages"], path, line)
+    result: dict[str, int] = {}
+    for kind, pages in (limits or {}).items():
+        if kind not in KINDS:
+            check.problem(f"{path}.{kind}", f"'{kind}' is not a handout kind; use one of: "
+                          f"{', '.join(KINDS)}", limits.line_of(kind))
+        elif isinstance(pages, bool) or not isinstance(pages, int) or \
+                pages < KINDS[kind].min_pages:
+            check.problem(f"{path}.{kind}", "must be a whole number of pages, at least "
+                          f"{KINDS[kind].min_pages}", limits.line_of(kind))
+        else:
+            result[str(kind)] = pages
+    return result
+
+
 # --- handouts ------------------------------------------------------------
 
 HANDOUT_REQUIRED = {"kind", "title", "document_code", "revision", "review", "sections"}
 HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "profiles", "overrides",
                     "allowed_terms"}
 SECTION_REQUIRED = {"id", "title"}
-SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel"}
+SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel", "icons"}
 OVERRIDE_KEYS = OVERRIDABLE | {"replace", "add", "remove"}
 # Limits far above any real handout, so a runaway file fails at once (README).
 MAX_SECTIONS = 40
@@ -377,7 +420,27 @@ class _HandoutReader:
             fields["figure"] = self._figure(data, path)
         if "panel" in data:
             fields["panel"] = self._panel(data, path)
+        if "icons" in data:
+            fields["icons"] = self._icons(data, path)
         return fields
+
+    def _icons(self, parent: LineDict, path: str) -> tuple[Icon, ...]:
+        """Pictograms: a list of {src, alt}; files must exist in the project."""
+        path, value = f"{path}.icons", parent["icons"]
+        if not isinstance(value, list):
+            self.check.problem(path, "must be a list of {src, alt}", parent.line_of("icons"))
+            return ()
+        icons = []
+        for index, item in enumerate(value):
+            item_path = f"{path}[{index}]"
+            data = self.check.mapping(item, item_path, parent.line_of("icons"))
+            if data is None:
+                continue
+            self.check.keys(data, item_path, {"src", "alt"}, set())
+            icon = Icon(**{key: self.check.text(data, key, item_path) for key in ("src", "alt")})
+            _must_exist(self.check, self.root, data, "src", item_path, icon.src)
+            icons.append(icon)
+        return tuple(icons)
 
     def _bounded(self, text: str, data: LineDict, key: str, path: str) -> str:
         if len(text) > MAX_TEXT_CHARS:

@@ -75,7 +75,18 @@ def run_gates(document: Document, project: Project, html: str, laid_out, pdf: by
     _required_sections(report, project, " ".join(text for _, _, text in runs))
     medical_review(report, today, allow_expired)
     _plain_words(report, project)
+    _layout(report, html, laid_out, pdf)
     return report
+
+
+def _layout(report: GateReport, html: str, laid_out, pdf: bytes) -> None:
+    from .layout_gate import check_layout_quality
+
+    findings = check_layout_quality(report.document, html, laid_out, pdf)
+    for message in findings.failures:
+        report.fail(message)
+    for message in findings.warnings:
+        report.warn(message)
 
 
 # --- 1. reading level ------------------------------------------------------
@@ -282,6 +293,7 @@ def _section_texts(document: Document):
         parts = [section.title, section.body, *section.items]
         if section.figure:
             parts += [section.figure.alt, section.figure.caption]
+        parts += [icon.alt for icon in section.icons]
         yield f"section '{section.id}'", " ".join(parts)
 
 

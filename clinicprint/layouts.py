@@ -59,6 +59,9 @@ class Profile:
     pdf_variant: str | None = None
     stylesheet: str | None = None
     ink_limit: int | None = None  # most ink, in percent, anywhere on a press page
+    # Desk printers cannot print to the paper's edge: nothing is placed closer
+    # than this (the layout gate checks it on the PDF).
+    safe_margin_in: float = 0.0
 
 
 PROFILES: dict[str, Profile] = {
@@ -67,10 +70,11 @@ PROFILES: dict[str, Profile] = {
         "letter", 8.5, 11.0, bleed_in=0.125, marks=True, cmyk=True, pdf_variant="pdf/x-4",
         ink_limit=300),
     "office": Profile(
-        "office", "office printer: US Letter, no bleed, RGB", "letter", 8.5, 11.0),
+        "office", "office printer: US Letter, no bleed, RGB", "letter", 8.5, 11.0,
+        safe_margin_in=0.25),
     "office-a4": Profile(
         "office-a4", "office printer outside North America: A4, no bleed, RGB",
-        "A4", 210 / 25.4, 297 / 25.4),
+        "A4", 210 / 25.4, 297 / 25.4, safe_margin_in=0.25),
     "screen": Profile(
         "screen", "email and website: tagged, accessible PDF/UA-1 with live links",
         "letter", 8.5, 11.0, pdf_variant="pdf/ua-1", stylesheet="styles/profile-screen.css"),

@@ -14,7 +14,12 @@ def _parser():
     # The "zero" preset enables nothing; switch on only what patient text needs.
     # html stays off, so any tag typed into content is printed as text, never markup.
     parser = MarkdownIt("zero", {"typographer": True, "html": False})
-    return parser.enable(["emphasis", "list", "replacements", "smartquotes", "escape"])
+    parser.enable(["emphasis", "list", "replacements", "smartquotes", "escape", "newline"])
+    # A line break inside a YAML paragraph is a space, not a newline character:
+    # WeasyPrint sometimes keeps the words around a newline together and leaves
+    # one word alone on the line before.
+    parser.add_render_rule("softbreak", lambda *args: " ")
+    return parser
 
 
 def markdown_block(text: str) -> Markup:
@@ -23,3 +28,10 @@ def markdown_block(text: str) -> Markup:
 
 def markdown_inline(text: str) -> Markup:
     return Markup(_parser().renderInline(text))  # noqa: S704
+
+
+def keep_last_words(text: str) -> str:
+    """Join the last two words with a no-break space, so a heading that wraps
+    never leaves one word alone on its last line."""
+    head, _, last = text.strip().rpartition(" ")
+    return f"{head}\u00a0{last}" if head else text

@@ -13,7 +13,7 @@ from .content import Brand
 from .errors import RenderError
 from .layouts import (CMYK_PROFILE_ENV, KINDS, Profile, cmyk_profile, css_bleed_in,
                       trifold)
-from .markup import markdown_block, markdown_inline
+from .markup import keep_last_words, markdown_block, markdown_inline
 from .merge import Document
 
 
@@ -28,6 +28,7 @@ def _environment(templates: Path) -> jinja2.Environment:
     )
     env.filters["md"] = markdown_block
     env.filters["md_inline"] = markdown_inline
+    env.filters["keep_last_words"] = keep_last_words
     env.filters["tel"] = lambda phone: "".join(c for c in phone if c.isdigit() or c == "+")
     env.filters["longdate"] = lambda day: f"{day:%B} {day.day}, {day.year}"
     return env

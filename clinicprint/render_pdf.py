@@ -384,11 +384,13 @@ def check_layout(laid_out, document: Document, html: str) -> None:
     for page in laid_out.pages:
         _check_too_wide(page, document)
     pages = len(laid_out.pages)
-    if pages > kind.max_pages:
+    # The limit is the variant's (variants.yaml: max_pages), else the kind's.
+    max_pages = document.variant.max_pages.get(kind.name, kind.max_pages)
+    if pages > max_pages:
         raise RenderError(
-            f"{document.label}: {pages} pages, more than the {kind.max_pages} allowed; "
-            f"section '{_spilled_section(anchors, kind.max_pages, document)}' runs past "
-            f"page {kind.max_pages}: shorten the content")
+            f"{document.label}: {pages} pages, more than the {max_pages} allowed; "
+            f"section '{_spilled_section(anchors, max_pages, document)}' runs past "
+            f"page {max_pages}: shorten the content")
     if pages < kind.min_pages:
         raise RenderError(f"{document.label}: {pages} page(s), expected {kind.min_pages}")
 

@@ -81,7 +81,8 @@ def expected_paper(document: Document) -> tuple[float, float]:
 def assert_paper_and_pages(path: Path, document: Document) -> None:
     sizes = page_sizes_in(path)
     kind = KINDS[document.handout.kind]
-    assert kind.min_pages <= len(sizes) <= kind.max_pages
+    # The variant's page limit (variants.yaml: max_pages), else the kind's.
+    assert kind.min_pages <= len(sizes) <= document.variant.max_pages.get(kind.name, kind.max_pages)
     if not document.profile.bleed_in:
         assert set(sizes) == {expected_paper(document)}
 

@@ -1,0 +1,197 @@
+"""The layout gate (clinicprint/layout_gate.py), measured on real PDFs.
+
+Each check is fed a failing case in a project copy and run through the real
+entry point; documents, variants and sections are taken from the project, so a
+content editor's changes do not turn these red. PDFium reads the PDFs back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, assert_process_failed, documents_of, edit, run_pipeline
+
+from clinicprint.content import load_project
+from clinicprint.layout_gate import check_layout_quality, pdf_lines
+from clinicprint.layouts import KINDS
+from clinicprint.render_html import render_html
+from clinicprint.render_pdf import render_pdf
+
+PROJECT = load_project(ROOT)
+
+
+def first_document(kind: str, *, profile: str = "office", variant=None):
+    """The first document of a kind in one profile (optionally a variant meeting a test)."""
+    for document in documents_of(ROOT):
+        if (document.handout.kind == kind and document.profile.name == profile
+                and (variant is None or variant(document.variant))):
+            return document
+    pytest.skip(f"the project has no {kind} in the {profile} profile for this check")
+
+
+def build_one(project: Path, document) -> object:
+    return run_pipeline("build", "--handout", document.handout.id, "--variant",
+                        document.variant.name, "--profile", document.profile.name,
+                        project=project)
+
+
+def append_css(project: Path, stylesheet: str, css: str) -> None:
+    path = project / stylesheet
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + css + "\n", encoding="utf-8")
+
+
+def measure(document):
+    html = render_html(document, PROJECT.brand, ROOT)
+    rendered = render_pdf(html, document, ROOT, PROJECT.brand)
+    return check_layout_quality(document, html, rendered.layout, rendered.pdf)
+
+
+# --- the shipped documents pass ----------------------------------------------
+
+@pytest.mark.parametrize("document", [d for d in documents_of(ROOT)
+                                      if d.profile.name in ("office", "office-a4")],
+                         ids=lambda d: d.relative_path)
+def test_shipped_documents_pass_the_layout_gate(document) -> None:
+    findings = measure(document)
+    assert not findings.failures, findings.failures
+    # Every heading of the document was found on the page, so every check saw it.
+    assert len(findings.headings) >= len(document.sections)
+    if document.handout.kind == "brochure":
+        panels = [p for p in KINDS["brochure"].panels if p not in
+                  KINDS["brochure"].fixed_panels]
+        assert set(findings.panel_fullness) == set(panels)
+        assert min(findings.panel_fullness.values()) >= 0.70, findings.panel_fullness
+
+
+# --- failing cases -------------------------------------------------------------
+
+def test_an_emptied_panel_is_reported_with_its_fullness(project: Path) -> None:
+    document = first_document("brochure")
+    panel = next(p for p in KINDS["brochure"].section_panels if document.in_panel(p))
+    append_css(project, "styles/brochure.css", f".panel--{panel} .section {{ display: none; }}")
+    proc = build_one(project, document)
+    err = proc.stderr.decode()
+    assert f"panel '{panel}' is" in err and "% full" in err, err
+    assert "below 70 %" in err or "below 70%" in err, err
+
+
+def allow_pages(project: Path, pages: int) -> None:
+    """Raise every variant's page limit in the copy, so that the layout gate, not
+    the page limit, is what a test hears from."""
+    path = project / "variants.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for variant in data["variants"].values():
+        variant["max_pages"] = {kind: pages for kind in KINDS}
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+def test_a_heading_left_at_the_foot_of_a_page_fails(project: Path) -> None:
+    """Forcing a page break after a heading leaves it alone at the foot of a page
+    (a single-column sheet: the large-print one, which may have more pages)."""
+    document = first_document("discharge", variant=lambda v: v.min_write_line_in > 0)
+    section = next(s for s in document.sections if s.items and s.type == "text")
+    allow_pages(project, 8)
+    append_css(project, "styles/discharge.css",
+               f"#section-{section.id} h2 {{ break-after: page !important; }}")
+    proc = build_one(project, document)
+    assert_process_failed(proc, f"heading '{section.title}' is at the foot of its page",
+                          f"section '{section.title}' is split over a column or page with 0 "
+                          "line(s) before the break")
+
+
+def test_a_footer_that_leaves_one_word_alone_fails(project: Path) -> None:
+    document = first_document("brochure")
+    label = document.variant.label
+    edit(project / "variants.yaml", f"label: {label}", "label: Everyone")
+    append_css(project, "styles/brochure.css",
+               ".panel-footer { width: 1.5in !important; padding: 0 !important; }")
+    proc = build_one(project, document)
+    assert_process_failed(proc, "the footer wraps and leaves 'Everyone' alone on a line")
+
+
+def test_a_heading_that_leaves_one_word_alone_fails(project: Path) -> None:
+    """Without the template's no-break space between the last two words, a narrow
+    heading leaves its last word alone; with it (the shipped templates), it does not."""
+    document = first_document("brochure")
+    section = next(s for s in document.sections if s.panel and s.body)
+    handout = project / "handouts" / document.handout.path.name
+    edit(handout, f"title: {section.title}\n", "title: Aaaa bbbb cccc\n")
+    append_css(project, "styles/brochure.css",
+               f"#section-{section.id} h2 {{ width: 0.8in; }}")
+    assert build_one(project, document).returncode == 0
+    edit(project / "templates/macros.html", "{{ s.title|keep_last_words }}", "{{ s.title }}")
+    proc = build_one(project, document)
+    assert_process_failed(proc, "heading 'Aaaa bbbb cccc' leaves 'cccc' alone on its last line")
+
+
+def test_colour_at_the_paper_edge_fails_for_desk_printers(project: Path) -> None:
+    document = first_document("brochure", profile="office")
+    append_css(project, "styles/brochure.css",
+               ".profile-office .bg--tint { left: 0 !important; top: 0 !important; }")
+    proc = build_one(project, document)
+    assert_process_failed(proc, "is printed 0.00 in from the paper's edge",
+                          "office printers need 0.25 in clear")
+
+
+def test_small_headings_fail_the_large_print_target(project: Path) -> None:
+    document = first_document("discharge", variant=lambda v: v.min_heading_pt > 0)
+    variant = document.variant
+    append_css(project, variant.stylesheet,
+               "h2, .panel h2, .section h2 { font-size: 15pt !important; }")
+    proc = build_one(project, document)
+    assert_process_failed(proc, "pt, below the", f"{variant.min_heading_pt:g} pt minimum for "
+                          f"{variant.name}")
+
+
+def test_short_write_in_lines_fail_the_large_print_target(project: Path) -> None:
+    document = first_document("discharge", variant=lambda v: v.min_write_line_in > 0)
+    variant = document.variant
+    allow_pages(project, 8)
+    append_css(project, variant.stylesheet,
+               ".write-in .line { min-width: 0 !important; }\n"
+               ".write-in { width: 2.5in !important; }")
+    proc = build_one(project, document)
+    assert_process_failed(proc, f"in long, shorter than the {variant.min_write_line_in:g} in "
+                          f"minimum for {variant.name}")
+
+
+def test_crowded_write_in_lines_fail_the_large_print_target(project: Path) -> None:
+    document = first_document("discharge", variant=lambda v: v.min_write_gap_in > 0)
+    variant = document.variant
+    append_css(project, variant.stylesheet,
+               ".write-in .line { height: 0.25in !important; }\n"
+               ".write-in { margin-bottom: 0 !important; }")
+    proc = build_one(project, document)
+    assert_process_failed(proc, f"in apart, closer than the {variant.min_write_gap_in:g} in "
+                          f"minimum for {variant.name}")
+
+
+# --- what the measurements are made of ---------------------------------------------
+
+def test_pdf_lines_are_read_with_positions_from_the_trim_box() -> None:
+    """Press PDFs have bleed and marks around the trim: positions start at the trim."""
+    press = first_document("brochure", profile="press")
+    office = next(d for d in documents_of(ROOT) if d.handout.id == press.handout.id
+                  and d.variant.name == press.variant.name and d.profile.name == "office")
+    lines = {}
+    for document in (press, office):
+        html = render_html(document, PROJECT.brand, ROOT)
+        lines[document.profile.name], _ = pdf_lines(
+            render_pdf(html, document, ROOT, PROJECT.brand).pdf)
+    title = next(line for line in lines["press"] if line.text == press.title)
+    same = next(line for line in lines["office"] if line.text == office.title)
+    # The same title sits at the same place on the trimmed sheet (within the office
+    # profile's white frame, which moves the cover's text in by a fraction of an inch).
+    assert abs(title.x0 - same.x0) < 0.5 * 72 and abs(title.top - same.top) < 0.5 * 72
+
+
+def test_text_printed_over_other_text_fails(project: Path) -> None:
+    document = first_document("brochure")
+    # The tagline, pulled up over the lines above it.
+    append_css(project, "styles/brochure.css",
+               ".cover-tagline { position: static !important; margin-top: -1.6em !important;"
+               " padding: 0 !important; border: 0 !important; }")
+    proc = build_one(project, document)
+    assert_process_failed(proc, "are printed over each other on page 1")
