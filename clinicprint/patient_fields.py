@@ -57,6 +57,8 @@ def check_field(name: str, value: str, where: str) -> str:
     (`--` for options, `day.csv row 3, column ` for a CSV cell)."""
     label = f"{where}{name}"
     limit = LIMITS[name]
+    if name in ("procedure-date", "follow-up"):
+        return _format(name, value, label)  # the format says more than the length
     _check_characters(value, label, multiline=limit.max_lines > 1)
     if len(value) > limit.max_chars:
         raise PipelineError(f"{label}: longer than {limit.max_chars} characters "
