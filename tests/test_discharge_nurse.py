@@ -471,3 +471,10 @@ def test_the_glyph_check_finds_a_missing_glyph(tmp_path: Path) -> None:
                           capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert glyph_problems(tmp_path / "x.pdf")
+
+
+def test_brand_fonts_cover_printable_ascii() -> None:
+    """name_fonts.check_printable trusts printable ASCII without reading the fonts."""
+    from clinicprint.name_fonts import brand_coverage
+
+    assert set(range(0x20, 0x7F)) <= brand_coverage(ROOT)
