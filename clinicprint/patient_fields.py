@@ -158,6 +158,8 @@ def _read_text(path: Path, shown: str) -> str:
             raise PipelineError(f"{shown}: larger than {MAX_CSV_BYTES // 1_000_000} MB; "
                                 "split the list into smaller files")
         return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise PipelineError(f"{shown}: no such CSV file; check the name and folder") from None
     except (OSError, UnicodeDecodeError):
         raise PipelineError(f"{shown}: cannot read the CSV file; save it as UTF-8 text") \
             from None

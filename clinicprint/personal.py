@@ -356,8 +356,11 @@ def _in_workers(sheets: list[Sheet], jobs: int) -> Iterator:
 
     import weasyprint  # noqa: F401  imported once, before forking
 
+    from .processes import end_with_parent
+
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs) as pool:
+    # Workers end with this process, however it ends (see processes.py).
+    with context.Pool(jobs, initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
         # Ordered, a few sheets at a time: the merged PDF is written as they arrive.
         yield from pool.imap(_render_one, sheets, chunksize=4)
 
