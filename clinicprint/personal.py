@@ -39,6 +39,7 @@ class Sheet:
     variant: str
     fields: dict[str, str]  # display text for each patient field given
     handout: str = ""       # the discharge handout; "" for the project's only one
+    source: str = ""        # where it came from, for messages: "day.csv row 14"
 
 
 def parse_patient(values: dict[str, str | None], where: str,
@@ -269,7 +270,8 @@ def _sheets(project: Project, request: Request) -> tuple[list[Sheet], int]:
                    else _default_handout(project, request.handout, f"{shown} row {row.number}"))
         variant = row.variant or request.variant
         check_variant(variant, project, f"{where}variant", handout)
-        sheets.append(Sheet(variant, parse_patient(row.values, where, project.root), handout))
+        sheets.append(Sheet(variant, parse_patient(row.values, where, project.root), handout,
+                            f"{shown} row {row.number}"))
     return sheets, skipped
 
 
@@ -376,7 +378,7 @@ def _render_one(sheet: Sheet) -> tuple[list[bytes], list[str]] | str:
             parts.append(_cached_brochure(sheet.handout, sheet.variant, job["profile"]))
         return parts, warnings
     except PipelineError as exc:
-        return exc.message
+        return f"{sheet.source}: {exc.message}" if sheet.source else exc.message
 
 
 @functools.lru_cache(maxsize=16)

@@ -256,7 +256,7 @@ def test_existing_file_needs_force(tmp_path: Path) -> None:
     proc = discharge("--patient", "Ann Alpha", "-o", "sheet.pdf", "--force", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Ann Alpha" in text_of(tmp_path / "sheet.pdf")
-    assert "MARK" not in err
+    assert "Ann" not in err
 
 
 # --- batches -------------------------------------------------------------------------
