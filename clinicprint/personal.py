@@ -341,7 +341,8 @@ def _rendered(project: Project, sheets: list[Sheet], request: Request, today: dt
                 allow_expired=request.allow_expired, with_brochure=request.with_brochure)
     shown: set[str] = set()
     jobs = max(1, min(request.jobs, len(sheets)))
-    results = _in_workers(sheets, jobs) if jobs > 1 else map(_render_one, sheets)
+    results = (_in_workers(project, sheets, jobs) if jobs > 1
+               else map(_render_one, sheets))
     for outcome in results:
         if isinstance(outcome, str):
             raise PipelineError(outcome)
@@ -353,12 +354,18 @@ def _rendered(project: Project, sheets: list[Sheet], request: Request, today: dt
         yield parts
 
 
-def _in_workers(sheets: list[Sheet], jobs: int) -> Iterator:
+def _in_workers(project: Project, sheets: list[Sheet], jobs: int) -> Iterator:
     import multiprocessing
 
-    import weasyprint  # noqa: F401  imported once, before forking
-
     from .processes import end_with_parent
+    from .render_pdf import preload_fonts
+
+    # WeasyPrint and the fonts (the Noto ones only if a detail needs them) are loaded
+    # once, before forking: the workers share those pages instead of each holding
+    # its own copy of 40 MB of CJK fonts.
+    preload_fonts(project.root)
+    if any(needs_name_fonts(prepare(sheet.fields, project.root)) for sheet in sheets):
+        preload_fonts(project.root, (NAME_FONTS_CSS,))
 
     context = multiprocessing.get_context("fork")
     # Workers end with this process, however it ends (see processes.py).

@@ -198,6 +198,11 @@ FONT_FACES_LINK = f'<link rel="stylesheet" href="{FONT_FACES}">'
 _FONT_FACES: dict[tuple, tuple] = {}
 
 
+def preload_fonts(root: Path, font_faces: tuple[str, ...] = ()) -> None:
+    """Load the fonts before forking workers, so they share one copy of them."""
+    _shared_font_faces(root, font_faces)
+
+
 def _shared_font_faces(root: Path, extra: tuple[str, ...] = ()):
     """The @font-face rules, parsed once per process: unpacking the WOFF fonts is the
     costly part of reading the stylesheets, and every document uses the same ones.
