@@ -139,18 +139,25 @@ def combine(ctx: click.Context, shards: tuple[Path, ...], output: Path | None) -
 
 
 @cli.command()
+@click.option("--handout", metavar="NAME", default=None,
+              help="The discharge handout to print (see `list`); needed when there are "
+                   "several.  [default: the only one]")
 @click.option("--variant", default="general", show_default=True, metavar="NAME",
               help="Audience variant: general, seniors-osteoporosis or oncology.")
-@click.option("--patient", metavar="NAME", help="Patient's name.")
+@click.option("--patient", metavar="NAME", help="Patient's name (up to 70 characters).")
 @click.option("--procedure-date", metavar="YYYY-MM-DD", help="Date of the procedure.")
-@click.option("--levels", metavar="LIST", help='Spine levels treated, e.g. "T12, L1".')
-@click.option("--physician", metavar="NAME", help="The doctor who did the procedure.")
+@click.option("--levels", metavar="LIST",
+              help='Spine levels treated, up to 6, e.g. "T12, L1".')
+@click.option("--physician", metavar="NAME",
+              help="The doctor who did the procedure (up to 70 characters).")
 @click.option("--follow-up", metavar="'YYYY-MM-DD HH:MM'", help="Follow-up appointment.")
-@click.option("--notes", metavar="TEXT", help="Short notes from the care team.")
+@click.option("--notes", metavar="TEXT",
+              help="Notes from the care team (up to 400 characters on up to 6 lines).")
 @click.option("--profile", type=click.Choice(["office", "office-a4"]), default="office",
               show_default=True, help="Paper: US Letter or A4.")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="One sheet per row; columns named after these options, plus variant.")
+              help="One sheet per row; columns named after these options, plus handout "
+                   "and variant.")
 @click.option("--merge", is_flag=True,
               help="With --csv: one PDF for duplex printing, each patient on a new sheet.")
 @click.option("--with-brochure", is_flag=True,
@@ -160,9 +167,13 @@ def combine(ctx: click.Context, shards: tuple[Path, ...], output: Path | None) -
 @click.option("-o", "--output", metavar="FILE|DIR|-",
               help="File to write, - for standard output (to pipe to lp), or with --csv "
                    "a folder.  [default: a time-stamped name in the current folder]")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists (never the CSV).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for a CSV list.  [default: the number of CPUs]")
 @click.pass_context
-def discharge(ctx: click.Context, variant: str, csv_file: Path | None, merge: bool,
-              with_brochure: bool, allow_expired: bool, profile: str, output: str | None,
+def discharge(ctx: click.Context, handout: str | None, variant: str, csv_file: Path | None,
+              merge: bool, with_brochure: bool, allow_expired: bool, profile: str,
+              output: str | None, force: bool, jobs: int | None,
               **details: str | None) -> None:
     """Print discharge instructions filled in for one patient, or a day's list.
 
@@ -170,11 +181,14 @@ def discharge(ctx: click.Context, variant: str, csv_file: Path | None, merge: bo
     fill in by hand. Patient details appear only on the printed page: never in file
     names, PDF metadata, the manifest or messages.
     """
+    from clinicprint.build import default_jobs
     from clinicprint.personal import run_discharge
 
     details = {name.replace("_", "-"): value for name, value in details.items()}
     written = run_discharge(_root(ctx), variant, details, profile, csv_file, merge,
-                            with_brochure, allow_expired, output, warn=_warn)
+                            with_brochure, allow_expired, output, warn=_warn,
+                            handout=handout, force=force, jobs=jobs or default_jobs(),
+                            note=lambda message: click.echo(message, err=True))
     for path in written:
         click.echo(f"Wrote {path}", err=True)
 
