@@ -43,6 +43,7 @@ class Section:
     figure: Figure | None = None
     panel: str | None = None
     fields: tuple[str, ...] = ()  # write-in items: the patient field that fills each one
+    topic: str | None = None      # its place in the reading edition (see reading_order.py)
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ HANDOUT_REQUIRED = {"kind", "title", "document_code", "revision", "review", "sec
 HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "profiles", "overrides",
                     "allowed_terms"}
 SECTION_REQUIRED = {"id", "title"}
-SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel"}
+SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel", "topic"}
 OVERRIDE_KEYS = OVERRIDABLE | {"replace", "add", "remove"}
 
 
@@ -351,7 +352,18 @@ class _HandoutReader:
             fields["figure"] = self._figure(data, path)
         if "panel" in data:
             fields["panel"] = self._panel(data, path)
+        if "topic" in data:
+            fields["topic"] = self._topic(data, path)
         return fields
+
+    def _topic(self, data: LineDict, path: str) -> str:
+        from .reading_order import TOPICS
+
+        topic = self.check.text(data, "topic", path)
+        if topic not in TOPICS:
+            self.check.problem(f"{path}.topic", f"'{topic}' is not a topic; use one of: "
+                               f"{', '.join(TOPICS)}", data.line_of("topic"))
+        return topic
 
     def _items(self, data: LineDict, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Items are text; a write-in item may be {label, field} to be filled per patient."""

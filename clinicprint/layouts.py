@@ -30,10 +30,10 @@ KINDS: dict[str, Kind] = {
         name="brochure", template="brochure.html", stylesheet="styles/brochure.css",
         # Outside sheet left to right, then inside sheet left to right.
         panels=("fold-in", "back", "cover", "inside-left", "inside-middle", "inside-right"),
-        min_pages=2, max_pages=2, profiles=("press", "office", "office-a4", "screen")),
+        min_pages=2, max_pages=2, profiles=("press", "office", "office-a4", "screen", "web")),
     "discharge": Kind(
         name="discharge", template="discharge.html", stylesheet="styles/discharge.css",
-        panels=(), min_pages=1, max_pages=2, profiles=("office", "office-a4", "screen"),
+        panels=(), min_pages=1, max_pages=2, profiles=("office", "office-a4", "screen", "web"),
         required_sections=("call-clinic", "call-911", "follow-up", "contacts")),
 }
 
@@ -52,6 +52,19 @@ class Profile:
     cmyk: bool = False      # brand colours written as CMYK, CMYK output intent
     pdf_variant: str | None = None
     stylesheet: str | None = None
+    # The reading edition (screen, web) replaces the kind's print layout with one
+    # column in reading order: its own template and stylesheet, any length.
+    template: str | None = None
+    layout_stylesheet: str | None = None
+    writer: str = "pdf"  # what build writes: "pdf", or "web" (clinicprint/web_edition.py)
+
+    @property
+    def extension(self) -> str:
+        return "html" if self.writer == "web" else "pdf"
+
+    @property
+    def reading_edition(self) -> bool:
+        return self.template is not None
 
 
 PROFILES: dict[str, Profile] = {
@@ -64,8 +77,15 @@ PROFILES: dict[str, Profile] = {
         "office-a4", "office printer outside North America: A4, no bleed, RGB",
         "A4", 210 / 25.4, 297 / 25.4),
     "screen": Profile(
-        "screen", "email and website: tagged, accessible PDF/UA-1 with live links",
-        "letter", 8.5, 11.0, pdf_variant="pdf/ua-1", stylesheet="styles/profile-screen.css"),
+        "screen", "email: a one-column reading edition, tagged PDF/UA-1 with live links",
+        "letter", 8.5, 11.0, pdf_variant="pdf/ua-1", stylesheet="styles/profile-screen.css",
+        template="reading.html", layout_stylesheet="styles/reading.css"),
+    # The web page is laid out once by WeasyPrint as well (its print stylesheet), so
+    # it is held to the same print-size, contrast and required-section gates.
+    "web": Profile(
+        "web", "website: a self-contained, accessible HTML page (fonts and pictures inside)",
+        "letter", 8.5, 11.0, stylesheet="styles/profile-web.css", template="reading.html",
+        layout_stylesheet="styles/reading.css", writer="web"),
 }
 PDFX_VARIANTS = {"x-4": "pdf/x-4", "x-1a": "pdf/x-1a"}
 
