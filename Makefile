@@ -13,7 +13,12 @@ build: $(STAMP)
 
 test: $(STAMP)
 	sh scripts/system-deps.sh --test
+	$(MAKE) node_modules/.package-lock.json
 	$(PY) -m pytest -q
+
+# axe-core for the web edition's accessibility tests, at the version in package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,4 +26,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf output $(VENV)
+	rm -rf output $(VENV) node_modules

@@ -37,8 +37,8 @@ def cli(ctx: click.Context, project: Path) -> None:
 @click.option("--variant", "variants", multiple=True, metavar="NAME",
               help="Build only this audience variant (repeatable).")
 @click.option("--profile", "profiles", multiple=True, metavar="NAME",
-              help="Build only for this print profile (repeatable): press, office, "
-                   "office-a4, screen.")
+              help="Build only for this profile (repeatable): press, office, "
+                   "office-a4, screen, web.")
 @click.option("--pdfx", type=click.Choice(["x-4", "x-1a"]), default="x-4", show_default=True,
               help="PDF/X version of press PDFs; choose x-1a only if the print shop asks.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
@@ -197,7 +197,7 @@ def proof(ctx: click.Context, output: Path | None, approve: bool) -> None:
     if approve:
         from clinicprint.visual import approve as approve_pages
 
-        entries = read_manifest(output)
+        entries = [e for e in read_manifest(output) if e.path.endswith(".pdf")]
         count = approve_pages([(output / e.path, e.path) for e in entries],
                               root / "tests" / "baselines")
         click.echo(f"Approved {count} pages of {len(entries)} documents as baselines in "

@@ -10,9 +10,11 @@ ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing="$missing libpang
 [ -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || missing="$missing libgs-common"
 # WeasyPrint subsets fonts with HarfBuzz when it can (fontTools otherwise).
 ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || missing="$missing libharfbuzz-subset0"
-# With --test: Chromium, to load the proof gallery as a browser would.
+# With --test: Chromium, to load the proof gallery as a browser would and to run
+# axe-core on the web edition; npm installs axe-core (package-lock.json).
 if [ "${1:-}" = "--test" ]; then
     command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+    command -v npm >/dev/null 2>&1 || missing="$missing npm"
 fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then

@@ -54,7 +54,7 @@ def test_every_document_has_a_card_and_every_link_resolves(built: Path, gallery:
     for ref in parser.refs:
         assert not ref.startswith(("http:", "https:", "//")), f"network reference {ref}"
         assert (gallery.parent / ref).resolve().is_file(), f"broken reference {ref}"
-    pdf_links = {ref for ref in parser.refs if ref.endswith(".pdf")}
+    pdf_links = {ref for ref in parser.refs if ref.endswith((".pdf", ".html"))}
     assert len(pdf_links) == len(manifest)
     thumbs = [ref for ref in parser.refs if ref.endswith(".png")]
     assert len(set(thumbs)) == sum(entry["pages"] for entry in manifest)
@@ -63,7 +63,10 @@ def test_every_document_has_a_card_and_every_link_resolves(built: Path, gallery:
 def test_gallery_shows_gate_results_and_side_by_side_variants(gallery: Path) -> None:
     html = gallery.read_text()
     assert "gates passed" in html and "reading grade" in html
-    assert html.count('<table class="compare">') == 7  # brochure x 4 profiles, discharge x 3
+    manifest = json.loads((gallery.parent.parent / "manifest.json").read_text())["documents"]
+    # One table per handout and profile that has pages (web pages have none).
+    assert html.count('<table class="compare">') == len(
+        {(entry["handout"], entry["profile"]) for entry in manifest if entry["pages"]})
     assert "<th>seniors-osteoporosis</th>" in html
 
 
@@ -88,7 +91,7 @@ def test_gallery_loads_in_headless_chromium(gallery: Path, tmp_path: Path) -> No
 def test_shipped_pages_match_their_baselines(built: Path) -> None:
     manifest = json.loads((built / "manifest.json").read_text())["documents"]
     problems = []
-    for entry in manifest:
+    for entry in [entry for entry in manifest if entry["path"].endswith(".pdf")]:
         # Diff pictures land where a developer looks: output/visual-diff/.
         problems += compare_document(built / entry["path"], entry["path"], BASELINES,
                                      ROOT / "output" / "visual-diff")
@@ -116,7 +119,10 @@ def test_approve_replaces_the_baselines(project: Path) -> None:
                    project=project).exit_code == 0
     result = run_cli("proof", "--approve", project=project)
     assert result.exit_code == 0, result.output
-    assert "Approved 6 pages of 3 documents" in result.output
+    manifest = json.loads((project / "output/manifest.json").read_text())["documents"]
+    pdfs = [entry for entry in manifest if entry["path"].endswith(".pdf")]
+    assert f"Approved {sum(e['pages'] for e in pdfs)} pages of {len(pdfs)} documents" \
+        in result.output
     relative = "screen/vertebroplasty-discharge/oncology.pdf"
     assert (project / "tests/baselines/screen/vertebroplasty-discharge/oncology-p1.png").is_file()
     assert compare_document(project / "output" / relative, relative,
