@@ -369,3 +369,28 @@ def test_the_axe_harness_reports_violations_it_is_shown(built: Path, tmp_path: P
                       encoding="utf-8")
     found = {v["id"] for v in run_axe(broken, DESKTOP_PX, tmp_path)["violations"]}
     assert {"image-alt", "color-contrast"} <= found, found
+
+
+def test_the_repair_is_what_makes_weasyprints_tagging_whole(tmp_path: Path,
+                                                            monkeypatch) -> None:
+    """WeasyPrint's own output leaves the footer's marked content orphaned (the
+    issue's finding); clinicprint.tagged_pdf.repair is what fixes it."""
+    import clinicprint.tagged_pdf as tagged_pdf
+    from clinicprint.render_html import render_html
+    from clinicprint.render_pdf import render_pdf
+
+    repair = tagged_pdf.repair
+    document = SCREEN[0]
+    monkeypatch.setattr(tagged_pdf, "repair", lambda data: data)
+    raw = render_pdf(render_html(document, BRAND, ROOT), document, ROOT, BRAND).pdf
+    (tmp_path / "raw.pdf").write_bytes(raw)
+    (tmp_path / "repaired.pdf").write_bytes(repair(raw))
+
+    def orphans(path: Path) -> int:
+        pdf = read_tagged(path)
+        return sum(1 for page, mcids in pdf.marked.items() for mcid in mcids
+                   if (page, mcid) not in pdf.reached)
+
+    assert orphans(tmp_path / "raw.pdf") > 0
+    assert orphans(tmp_path / "repaired.pdf") == 0
+    assert repair(raw) == repair(raw)  # reproducible bytes
