@@ -7,6 +7,7 @@ A thin Click layer: each command parses options, calls one function in the
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import click
 from clinicprint.errors import PipelineError
 
 ROOT = Path(__file__).resolve().parent
+INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug, as opposed to 1 for a problem to fix
 
 
 def _root(ctx: click.Context) -> Path:
@@ -90,7 +92,7 @@ def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ..
     if not quiet:
         click.echo(f"{progress.summary()} -> {output}")
     if result.failures:
-        raise PipelineError("\n".join(result.failures))
+        raise PipelineError("\n".join(dict.fromkeys(result.failures)))
 
 
 def _parse_shard(shard: str | None) -> tuple[int, int] | None:
@@ -192,7 +194,8 @@ def proof(ctx: click.Context, output: Path | None, approve: bool) -> None:
     output = (output or root / "output").resolve()
     if not read_manifest(output):
         raise PipelineError(f"{output}: nothing built yet; run `pipeline.py build` first")
-    page = build_proof(output, load_project(root).brand.name)
+    project = load_project(root)
+    page = build_proof(output, project.brand.name, list(project.variants))
     click.echo(f"Proofs: {page}")
     if approve:
         from clinicprint.visual import approve as approve_pages
@@ -244,7 +247,7 @@ def check_(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, .
     for warning in result.warnings:
         _warn(warning)
     if result.failures:
-        raise PipelineError("\n".join(result.failures))
+        raise PipelineError("\n".join(dict.fromkeys(result.failures)))
     click.echo(f"All quality gates passed for {len(result.reports)} documents.")
 
 
@@ -293,23 +296,46 @@ def list_(ctx: click.Context) -> None:
 
 
 def main() -> None:
+    from clinicprint.processes import exit_cleanly_on_sigterm, private_tempdir
+
+    exit_cleanly_on_sigterm()
+    with private_tempdir():
+        code = _run()
+    sys.exit(code)
+
+
+def _run() -> int:
+    """The CLI with every way it can end turned into a message and an exit code."""
     try:
         # Without standalone mode Click returns the code of `ctx.exit(n)` instead of
         # exiting; it must still become the process's exit status.
         code = cli(prog_name="pipeline.py", standalone_mode=False)
+    except click.UsageError as exc:
+        # One line, like every other error, with where to read more.
+        command = exc.ctx.command_path if exc.ctx else "pipeline.py"
+        click.echo(f"Error: {exc.format_message()} (see `{command} --help`)", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        return 130
     except OSError as exc:
         # A full disk or a read-only folder: say which file, not a traceback.
         where = exc.filename or "output"
         click.echo(f"Error: {where}: {exc.strerror or exc}; check the folder and try again",
                    err=True)
-        sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        # The type only: an exception's text may quote a patient's details.
+        if os.environ.get("CLINICPRINT_TRACEBACK"):
+            raise
+        click.echo(f"Error: internal error ({type(exc).__name__}); this is a bug in the "
+                   "pipeline, not in your content. Set CLINICPRINT_TRACEBACK=1 to see "
+                   "where, and report it.", err=True)
+        return INTERNAL_ERROR
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -152,7 +152,10 @@ def finish(outcome: Outcome) -> Outcome:
 _WORKER: dict = {}
 
 
-def _start_worker(root: Path, pdfx: str, gates: GateOptions) -> None:
+def _start_worker(parent: int, root: Path, pdfx: str, gates: GateOptions) -> None:
+    from .processes import end_with_parent
+
+    end_with_parent(parent)
     _WORKER.update(project=load_project(root), pdfx=pdfx, gates=gates)
 
 
@@ -176,12 +179,19 @@ def _render_all(documents: list[Document], project: Project, pdfx: str, gates: G
 
     ids = [(d.handout.id, d.variant.name, d.profile.name) for d in documents]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(documents)), mp_context=context,
-                             initializer=_start_worker,
-                             initargs=(project.root, pdfx, gates)) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(documents)), mp_context=context,
+                               initializer=_start_worker,
+                               initargs=(os.getpid(), project.root, pdfx, gates))
+    try:
         futures = [pool.submit(_render_in_worker, one) for one in ids]
         for future in as_completed(futures):
             yield future.result()
+    finally:
+        # On Ctrl-C or SIGTERM, stop now: waiting for the queued documents would keep
+        # the workers (and this process) alive for the rest of the build.
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in multiprocessing.active_children():
+            child.terminate()
 
 
 # --- the build -------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import ContentError
 from .layouts import KINDS, PROFILES
-from .schema import Checker
+from .schema import SLUG, Checker
 from .yamlio import LineDict, load_yaml
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -58,6 +58,7 @@ class Override:
     replace: dict[str, dict[str, Any]] = field(default_factory=dict)
     add: tuple[Addition, ...] = ()
     remove: tuple[str, ...] = ()
+    moves: dict[str, str] = field(default_factory=dict)  # section id -> id it follows
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ BRAND_COLOURS = {"primary", "primary_dark", "accent", "ink", "muted", "paper", "
 
 def _load_brand(root: Path, problems: list[str]) -> Brand | None:
     check = Checker("brand.yaml")
-    data = check.mapping(load_yaml(root / "brand.yaml", "brand.yaml"), "", 1)
+    data = check.mapping(load_yaml(root / "brand.yaml", "brand.yaml", root), "", 1)
     if data is None:
         problems += check.problems
         return None
@@ -189,7 +190,7 @@ VARIANT_TARGETS = {"reading_grade_max", "min_body_pt", "min_footer_pt", "min_con
 
 def _load_variants(root: Path, problems: list[str]) -> dict[str, Variant]:
     check = Checker("variants.yaml")
-    data = check.mapping(load_yaml(root / "variants.yaml", "variants.yaml"), "", 1)
+    data = check.mapping(load_yaml(root / "variants.yaml", "variants.yaml", root), "", 1)
     variants: dict[str, Variant] = {}
     if data is not None:
         check.keys(data, "", {"variants"}, set())
@@ -221,6 +222,10 @@ HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "profiles", "
 SECTION_REQUIRED = {"id", "title"}
 SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel", "topic"}
 OVERRIDE_KEYS = OVERRIDABLE | {"replace", "add", "remove"}
+# Limits far above any real handout, so a runaway file fails at once (README).
+MAX_SECTIONS = 40
+MAX_ITEMS = 30
+MAX_TEXT_CHARS = 2000
 
 
 class _HandoutReader:
@@ -233,7 +238,7 @@ class _HandoutReader:
         self.check = Checker(path.relative_to(root).as_posix())
 
     def read(self) -> Handout | None:
-        data = self.check.mapping(load_yaml(self.path, self.check.label), "", 1)
+        data = self.check.mapping(load_yaml(self.path, self.check.label, self.root), "", 1)
         if data is None:
             return None
         self.check.keys(data, "", HANDOUT_REQUIRED, HANDOUT_OPTIONAL)
@@ -251,7 +256,7 @@ class _HandoutReader:
             subtitle=self.check.text(data, "subtitle", "", required=False),
             summary=self.check.text(data, "summary", "", required=False),
             document_code=self._document_code(data),
-            revision=self.check.date(data, "revision", "") or dt.date(1970, 1, 1),
+            revision=self._past_date(data, "revision", "") or dt.date(1970, 1, 1),
             keywords=self.check.text_list(data, "keywords", ""),
             variants=self._variant_names(data),
             profiles=self._profile_names(data, kind),
@@ -270,12 +275,21 @@ class _HandoutReader:
         if review is None:
             return Review("", dt.date.min, dt.date.min)
         self.check.keys(review, "review", {"approved_by", "approved_on", "next_review"}, set())
-        approved_on = self.check.date(review, "approved_on", "review") or dt.date.min
+        approved_on = self._past_date(review, "approved_on", "review") or dt.date.min
         next_review = self.check.date(review, "next_review", "review") or dt.date.min
         if dt.date.min < next_review <= approved_on:
             self.check.problem("review.next_review", "must come after approved_on",
                                review.line_of("next_review"))
         return Review(self.check.text(review, "approved_by", "review"), approved_on, next_review)
+
+    def _past_date(self, data: LineDict, key: str, path: str) -> dt.date | None:
+        """Revision and approval dates record what happened: never in the future."""
+        day = self.check.date(data, key, path)
+        if day and day > dt.date.today():
+            self.check.problem(f"{path}.{key}" if path else key,
+                               f"{day.isoformat()} is in the future; use the date it "
+                               "actually happened", data.line_of(key))
+        return day
 
     def _document_code(self, data: LineDict) -> str:
         code = self.check.text(data, "document_code", "")
@@ -309,6 +323,10 @@ class _HandoutReader:
         if not isinstance(value, list) or not value:
             self.check.problem(path, "must be a non-empty list of sections", line)
             return []
+        if len(value) > MAX_SECTIONS:
+            self.check.problem(path, f"{len(value)} sections, more than the {MAX_SECTIONS} "
+                               "a handout may have; split it into two handouts", line)
+            return []
         sections = [self._section(item, f"{path}[{index}]", line)
                     for index, item in enumerate(value)]
         sections = [section for section in sections if section is not None]
@@ -339,7 +357,7 @@ class _HandoutReader:
             fields["id"] = self.check.slug(data, "id", path)
         for key in ("title", "body"):
             if key in data:
-                fields[key] = self.check.text(data, key, path)
+                fields[key] = self._bounded(self.check.text(data, key, path), data, key, path)
         if "type" in data:
             fields["type"] = self.check.text(data, "type", path)
             if fields["type"] not in SECTION_TYPES:
@@ -365,11 +383,30 @@ class _HandoutReader:
                                f"{', '.join(TOPICS)}", data.line_of("topic"))
         return topic
 
+    def _bounded(self, text: str, data: LineDict, key: str, path: str) -> str:
+        if len(text) > MAX_TEXT_CHARS:
+            self.check.problem(f"{path}.{key}", f"{len(text)} characters, more than the "
+                               f"{MAX_TEXT_CHARS} allowed; shorten it or split the section",
+                               data.line_of(key))
+            return text[:MAX_TEXT_CHARS]
+        return text
+
     def _items(self, data: LineDict, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Items are text; a write-in item may be {label, field} to be filled per patient."""
         value = data["items"]
+        if isinstance(value, list) and len(value) > MAX_ITEMS:
+            self.check.problem(f"{path}.items", f"{len(value)} items, more than the "
+                               f"{MAX_ITEMS} a section may have; split the section",
+                               data.line_of("items"))
+            return (), ()
         if not isinstance(value, list):
             return self.check.text_list(data, "items", path), ()
+        too_long = [index for index, item in enumerate(value)
+                    if isinstance(item, str) and len(item) > MAX_TEXT_CHARS]
+        if too_long:
+            self.check.problem(f"{path}.items[{too_long[0]}]", f"more than {MAX_TEXT_CHARS} "
+                               "characters; shorten it", data.line_of("items"))
+            return (), ()
         labels, fields = [], []
         for index, item in enumerate(value):
             item_path = f"{path}.items[{index}]"
@@ -392,8 +429,12 @@ class _HandoutReader:
 
     def _panel(self, data: LineDict, path: str) -> str | None:
         panel = self.check.text(data, "panel", path)
-        panels = KINDS[self.kind].panels if self.kind else ()
-        if self.kind and panel not in panels:
+        panels = KINDS[self.kind].section_panels if self.kind else ()
+        if self.kind and panel in KINDS[self.kind].panels and panel not in panels:
+            self.check.problem(f"{path}.panel", f"sections cannot go on the '{panel}' panel: "
+                               "it holds the title, subtitle and summary; use one of: "
+                               f"{', '.join(panels)}", data.line_of("panel"))
+        elif self.kind and panel not in panels:
             where = (f"one of: {', '.join(panels)}" if panels
                      else "nothing: this kind of handout has no panels")
             self.check.problem(f"{path}.panel", f"'{panel}' is not a panel; use {where}",
@@ -438,10 +479,14 @@ class _HandoutReader:
             if section_id not in section_ids:
                 self.check.problem(f"{path}.remove", f"no shared section '{section_id}' "
                                    "to remove", data.line_of("remove"))
-        return Override(fields=fields, replace=self._replacements(data, path, known),
-                        add=tuple(added), remove=remove)
+        moves: dict[str, str] = {}
+        return Override(fields=fields, replace=self._replacements(data, path, known, moves),
+                        add=tuple(added), remove=remove, moves=moves)
 
-    def _replacements(self, data: LineDict, path: str, known: set[str]) -> dict:
+    def _replacements(self, data: LineDict, path: str, known: set[str],
+                      moves: dict[str, str]) -> dict:
+        """Changed fields per section; `after: ID` also moves the section (to place a
+        shared section at the right point of another panel for one variant)."""
         if "replace" not in data:
             return {}
         path = f"{path}.replace"
@@ -454,9 +499,23 @@ class _HandoutReader:
                                    "check the id", entries.line_of(section_id))
             entry = self.check.mapping(entry, entry_path, entries.line_of(section_id))
             if entry is not None:
-                self.check.keys(entry, entry_path, set(), SECTION_OPTIONAL | {"title"})
+                self.check.keys(entry, entry_path, set(), SECTION_OPTIONAL | {"title", "after"})
+                after = self._move_target(entry, entry_path, str(section_id), known)
+                if after:
+                    moves[str(section_id)] = after
                 replacements[str(section_id)] = self._section_fields(entry, entry_path)
         return replacements
+
+    def _move_target(self, entry: LineDict, path: str, section_id: str,
+                     known: set[str]) -> str | None:
+        if "after" not in entry:
+            return None
+        after = self.check.text(entry, "after", path)
+        if after == section_id or (after and after not in known):
+            self.check.problem(f"{path}.after", f"no other section '{after}' to place this "
+                               "after; name a shared or added section", entry.line_of("after"))
+            return None
+        return after
 
     def _additions(self, data: LineDict, path: str, section_ids: set[str]) -> list[Addition]:
         if "add" not in data:
@@ -494,7 +553,7 @@ class _HandoutReader:
         for section in every:
             if not section.panel:
                 self.check.problem(f"sections.{section.id}.panel", "a brochure section "
-                                   f"needs a panel: {', '.join(KINDS['brochure'].panels)}")
+                                   f"needs a panel: {', '.join(KINDS['brochure'].section_panels)}")
 
 
 def _must_exist(check: Checker, root: Path, data: LineDict, key: str, path: str,
@@ -518,9 +577,7 @@ def load_project(root: Path) -> Project:
     brand = _guarded(problems, _load_brand, root, problems)
     variants = _guarded(problems, _load_variants, root, problems) or {}
     handouts: dict[str, Handout] = {}
-    paths = sorted((root / "handouts").glob("*.yaml"))
-    if not paths:
-        problems.append("handouts/: no handout files (*.yaml) found")
+    paths = _handout_files(root, problems)
     for path in paths:
         reader = _HandoutReader(root, path, variants)
         try:
@@ -533,15 +590,50 @@ def load_project(root: Path) -> Project:
             handouts[handout.id] = handout
         problems += reader.check.problems
     plain_words = _guarded(problems, _load_plain_words, root, problems) or {}
+    problems += _shared_codes(handouts)
     if problems or brand is None:
         raise ContentError(problems or ["brand.yaml: could not be loaded"])
     return Project(root=root, brand=brand, variants=variants, handouts=handouts,
                    plain_words=plain_words)
 
 
+def _handout_files(root: Path, problems: list[str]) -> list[Path]:
+    """handouts/*.yaml; a .yml file is refused rather than silently skipped."""
+    folder = root / "handouts"
+    paths = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        label = f"handouts/{path.name}"
+        if path.name.startswith(".") or path.suffix.lower() not in (".yaml", ".yml"):
+            continue
+        if path.suffix != ".yaml":
+            problems.append(f"{label}: handout files end in .yaml; rename it to "
+                            f"{path.stem}.yaml")
+        elif not SLUG.match(path.stem):
+            problems.append(f"{label}: a handout's file name is its name in output paths; "
+                            "use lowercase letters, digits and hyphens")
+        else:
+            paths.append(path)
+    if not paths and not problems:
+        problems.append("handouts/: no handout files (*.yaml) found")
+    return paths
+
+
+def _shared_codes(handouts: dict[str, Handout]) -> list[str]:
+    """A document code names one handout: two with one code could not be told apart."""
+    first: dict[str, Handout] = {}
+    problems = []
+    for handout in handouts.values():
+        other = first.setdefault(handout.document_code, handout)
+        if other is not handout:
+            problems.append(f"handouts/{handout.path.name}: document_code: "
+                            f"'{handout.document_code}' is already used by "
+                            f"handouts/{other.path.name}; give each handout its own code")
+    return problems
+
+
 def _load_plain_words(root: Path, problems: list[str]) -> dict[str, str]:
     check = Checker("plain-words.yaml")
-    data = check.mapping(load_yaml(root / "plain-words.yaml", "plain-words.yaml"), "", 1)
+    data = check.mapping(load_yaml(root / "plain-words.yaml", "plain-words.yaml", root), "", 1)
     terms = {}
     if data is not None:
         check.keys(data, "", {"terms"}, set())

@@ -23,6 +23,11 @@ class Kind:
     max_pages: int
     profiles: tuple[str, ...]  # the print profiles a handout of this kind is made in
     required_sections: tuple[str, ...] = ()  # section ids or types every variant keeps
+    fixed_panels: tuple[str, ...] = ()  # panels the template fills; sections go elsewhere
+
+    @property
+    def section_panels(self) -> tuple[str, ...]:
+        return tuple(panel for panel in self.panels if panel not in self.fixed_panels)
 
 
 KINDS: dict[str, Kind] = {
@@ -30,7 +35,8 @@ KINDS: dict[str, Kind] = {
         name="brochure", template="brochure.html", stylesheet="styles/brochure.css",
         # Outside sheet left to right, then inside sheet left to right.
         panels=("fold-in", "back", "cover", "inside-left", "inside-middle", "inside-right"),
-        min_pages=2, max_pages=2, profiles=("press", "office", "office-a4", "screen", "web")),
+        min_pages=2, max_pages=2, profiles=("press", "office", "office-a4", "screen", "web"),
+        fixed_panels=("cover",)),
     "discharge": Kind(
         name="discharge", template="discharge.html", stylesheet="styles/discharge.css",
         panels=(), min_pages=1, max_pages=2, profiles=("office", "office-a4", "screen", "web"),

@@ -48,6 +48,11 @@ def _merge_sections(shared: tuple[Section, ...], override: Override) -> tuple[Se
     for addition in override.add:
         index = _insert_index(sections, addition.after)
         sections.insert(index, addition.section)
+    for section_id, after in override.moves.items():
+        moving = next((s for s in sections if s.id == section_id), None)
+        if moving is not None and after in {s.id for s in sections}:
+            sections.remove(moving)
+            sections.insert(_insert_index(sections, after), moving)
     return tuple(dataclasses.replace(section, **override.replace.get(section.id, {}))
                  for section in sections)
 

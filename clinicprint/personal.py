@@ -83,6 +83,8 @@ def read_csv(path: Path, default_variant: str, project: Project) -> list[Sheet]:
     """One sheet per row; columns are the option names, plus `variant`."""
     try:
         text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: no such CSV file; check the name and folder") from None
     except (OSError, UnicodeDecodeError):
         raise PipelineError(f"{path}: cannot read the CSV file; save it as UTF-8 text") \
             from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Sequence
 
 import jinja2
 
@@ -19,13 +20,15 @@ THUMB_SCALE = 0.5  # 36 dpi: legible headings, small files
 PROOF_DIR = "proof"
 
 
-def build_proof(output: Path, clinic: str) -> Path:
-    """Write output/proof/index.html and the thumbnails it shows; return the page."""
+def build_proof(output: Path, clinic: str, variant_order: Sequence[str] = ()) -> Path:
+    """Write output/proof/index.html and the thumbnails it shows; return the page.
+
+    Side-by-side columns follow `variant_order` (the order of variants.yaml)."""
     entries = read_manifest(output)
     proof = output / PROOF_DIR
     thumbs = _thumbnails(entries, output, proof)
     page = _template().render(clinic=clinic, cards=_cards(entries, thumbs, output),
-                              handouts=_side_by_side(entries, thumbs))
+                              handouts=_side_by_side(entries, thumbs, variant_order))
     write_atomic(proof / "index.html", page.encode("utf-8"))
     return proof / "index.html"
 
@@ -61,14 +64,17 @@ def _cards(entries: list[ManifestEntry], thumbs: dict, output: Path) -> list[dic
              "gates": entry.gates} for entry in entries]
 
 
-def _side_by_side(entries: list[ManifestEntry], thumbs: dict) -> list[dict]:
+def _side_by_side(entries: list[ManifestEntry], thumbs: dict,
+                  variant_order: Sequence[str]) -> list[dict]:
     """Per handout and profile: one row per page, one column per variant."""
     groups: dict[tuple[str, str], list[ManifestEntry]] = defaultdict(list)
     for entry in entries:
         if entry.pages:
             groups[(entry.handout, entry.profile)].append(entry)
+    rank = {name: index for index, name in enumerate(variant_order)}
     views = []
     for (handout, profile), members in sorted(groups.items()):
+        members.sort(key=lambda entry: (rank.get(entry.variant, len(rank)), entry.variant))
         pages = max(entry.pages for entry in members)
         rows = [[(entry, thumbs[entry.path][n] if n < entry.pages else None)
                  for entry in members] for n in range(pages)]

@@ -142,6 +142,7 @@ def lay_out(html: str, document: Document, root: Path, brand: Brand):
         # Only the style block: "#101" in a patient's text is a room, not a colour.
         html = STYLE_BLOCK.sub(lambda block: recolour(block[0]), html)
     fetcher = _fetcher_class()(root, also, recolour)
+    _limit_pages_laid_out()
     cache = IMAGE_CACHES[document.profile.cmyk]
     cache.used.clear()
     fonts, font_config, font_files = _shared_font_faces(root)
@@ -157,6 +158,37 @@ def lay_out(html: str, document: Document, root: Path, brand: Brand):
     except FatalURLFetchingError:
         reason = fetcher.refused[-1] if fetcher.refused else "a resource failed to load"
         raise RenderError(f"{document.label}: {reason}") from None
+    except _TooManyPages:
+        raise RenderError(f"{document.label}: more than {MAX_PAGES_LAID_OUT} pages, far "
+                          "longer than a handout may be; shorten the content") from None
+
+
+# A handout is at most a few pages; a runaway one is stopped here instead of being laid
+# out at length (minutes and gigabytes for a few megabytes of text).
+MAX_PAGES_LAID_OUT = 12
+
+
+class _TooManyPages(Exception):
+    pass
+
+
+def _limit_pages_laid_out() -> None:
+    """Wrap WeasyPrint's page generator (pinned version: layout.make_all_pages) so that
+    layout stops once it passes the limit."""
+    import weasyprint.layout as layout
+
+    original = layout.make_all_pages
+    if getattr(original, "limited", False):
+        return
+
+    def limited(*args, **kwargs):
+        for count, page in enumerate(original(*args, **kwargs), 1):
+            if count > MAX_PAGES_LAID_OUT:
+                raise _TooManyPages()
+            yield page
+
+    limited.limited = True
+    layout.make_all_pages = limited
 
 
 FONT_FACES = "styles/fonts.css"
@@ -175,10 +207,17 @@ def _shared_font_faces(root: Path):
     stat = path.stat()
     key = (path, stat.st_size, stat.st_mtime_ns)
     if key not in _FONT_FACES:
+        from weasyprint.urls import FatalURLFetchingError
+
         fetcher = _fetcher_class()(root)
         config = FontConfiguration()
-        css = CSS(string=path.read_text(encoding="utf-8"), base_url=path.as_uri(),
-                  url_fetcher=fetcher, font_config=config)
+        try:
+            css = CSS(string=path.read_text(encoding="utf-8"), base_url=path.as_uri(),
+                      url_fetcher=fetcher, font_config=config)
+        except FatalURLFetchingError:
+            reason = fetcher.refused[-1] if fetcher.refused else "a font failed to load"
+            raise RenderError(f"{FONT_FACES}: {reason}; fonts must be files inside the "
+                              "project (assets/fonts)") from None
         _FONT_FACES.clear()
         _FONT_FACES[key] = (css, config, frozenset(fetcher.loaded | {path}))
     return _FONT_FACES[key]
@@ -332,8 +371,14 @@ def check_layout(laid_out, document: Document, html: str) -> None:
             _check_too_wide(page, document)
         return
     anchors = [page.anchors for page in laid_out.pages]
+    pages_of = _pages_of_panels(laid_out)
     for panel in kind.panels:
         _check_panel(anchors, panel, document, f'id="{PANEL_LIMIT.format(panel)}"' in html)
+        if len(pages_of.get(panel, ())) > 1:
+            # WeasyPrint continues an absolutely placed panel that is too tall on the
+            # next page, on top of that page's panels; its probes move along with it.
+            raise RenderError(f"{document.label}: panel '{panel}' overflows onto another "
+                              "page; shorten its sections or move one to another panel")
     for page in laid_out.pages:
         _check_too_wide(page, document)
     pages = len(laid_out.pages)
@@ -360,6 +405,25 @@ def _check_panel(anchors: list[dict], panel: str, document: Document, in_html: b
         raise RenderError(
             f"{document.label}: panel '{panel}' overflows by {over * 0.75:.0f} pt; "
             "shorten its sections or move one to another panel")
+
+
+def _pages_of_panels(laid_out) -> dict[str, set[int]]:
+    """The pages on which each panel's box has a piece."""
+    found: dict[str, set[int]] = {}
+    for index, page in enumerate(laid_out.pages):
+        for box in _descendants(page._page_box):
+            panel = _panel_name(box)
+            if panel:
+                found.setdefault(panel, set()).add(index)
+    return found
+
+
+def _panel_name(box) -> str | None:
+    element = getattr(box, "element", None)
+    if element is None or getattr(box, "element_tag", None) != "section":
+        return None
+    classes = (element.get("class") or "").split()
+    return next((name[7:] for name in classes if name.startswith("panel--")), None)
 
 
 def _first_anchor(anchors: list[dict], name: str) -> tuple[int, float] | None:

@@ -24,7 +24,8 @@ def rebuild(root: Path, output: Path, profiles, jobs: int) -> str:
     except PipelineError as exc:  # content that does not load: say so, keep watching
         return f"error: {exc.message.splitlines()[0]}"
     if result.built or result.failures or not (output / "proof/index.html").exists():
-        build_proof(output, load_project(root).brand.name)
+        project = load_project(root)
+        build_proof(output, project.brand.name, list(project.variants))
     names = ", ".join(entry.path for entry in result.built[:3])
     more = f" and {len(result.built) - 3} more" if len(result.built) > 3 else ""
     line = (f"rebuilt {len(result.built)}{f' ({names}{more})' if names else ''}, "

@@ -48,20 +48,54 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     return mapping
 
 
+class _BadValue(yaml.constructor.ConstructorError):
+    """Well-formed YAML whose value is wrong: reported without the syntax hint."""
+
+
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    """A date that looks right but does not exist (2027-02-30) is a content error."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        raise _BadValue(
+            None, None, f"'{node.value}' is not a real date; check the day and month",
+            node.start_mark) from None
+
+
 _LineLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+# Limits that make a runaway or hostile file fail in well under a second, long
+# before it could exhaust memory or recursion (stated in the README).
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 12
 
 
-def load_yaml(path: Path, label: str) -> Any:
-    """Parse one YAML file safely; `label` is how errors name the file."""
+def load_yaml(path: Path, label: str, root: Path | None = None) -> Any:
+    """Parse one YAML file safely; `label` is how errors name the file. With `root`,
+    a file that resolves outside that folder (through a link) is refused."""
+    if root is not None and not path.resolve().is_relative_to(root.resolve()):
+        raise ContentError([f"{label}: is a link to a file outside the project; keep "
+                            "content files inside the project folder"])
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ContentError([f"{label}: {size // 1024} KiB, more than the "
+                                f"{MAX_FILE_BYTES // 1024} KiB a content file may have; "
+                                "split it or shorten it"])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ContentError([f"{label}: file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ContentError([f"{label}: cannot read ({exc}); save it as UTF-8 text"]) from None
+        reason = getattr(exc, "strerror", None) or exc
+        raise ContentError([f"{label}: cannot read ({reason}); save it as UTF-8 text"]) \
+            from None
     try:
+        _check_depth(text, label)
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except _BadValue as exc:
+        raise ContentError([f"{label}:{exc.problem_mark.line + 1}: {exc.problem}"]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{label}:{mark.line + 1}" if mark else label
@@ -70,3 +104,18 @@ def load_yaml(path: Path, label: str) -> Any:
             [f"{where}: invalid YAML: {problem}; check indentation and quoting"]) from None
     except yaml.YAMLError as exc:
         raise ContentError([f"{label}: invalid YAML: {exc}"]) from None
+
+
+def _check_depth(text: str, label: str) -> None:
+    """Refuse deep nesting before building objects: PyYAML builds them recursively,
+    so a deeply nested file would end in a RecursionError. The event stream is flat."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ContentError([f"{label}:{event.start_mark.line + 1}: nested more than "
+                                    f"{MAX_DEPTH} levels deep; handouts need far fewer, "
+                                    "check the indentation"])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1

@@ -1,4 +1,5 @@
-"""Quality gates: each fed a failing case in a project copy, and the shipped content passing."""
+"""Quality gates: each fed a failing case in generated content, and the shipped content
+passing every gate. Run through the real entry point."""
 
 from __future__ import annotations
 
@@ -6,128 +7,159 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from conftest import assert_clean_failure, edit, pdfs_in, run_cli
+import pytest
 
-DISCHARGE = "handouts/vertebroplasty-discharge.yaml"
-BROCHURE = "handouts/vertebroplasty-brochure.yaml"
+import factory
+from clinicprint.content import load_project
+from conftest import ROOT, assert_process_failed, documents_of, pdfs_in, run_pipeline
+from pdfread import text_of
+
+B = "handouts/test-brochure.yaml"
+D = "handouts/test-discharge.yaml"
 
 
 def check(project: Path | None, *args: str):
-    return run_cli("check", *args, project=project)
+    return run_pipeline("check", *args, project=project)
+
+
+def out(proc) -> str:
+    return proc.stdout.decode() + proc.stderr.decode()
+
+
+@pytest.fixture
+def sandbox(project: Path) -> Path:
+    factory.only_generated(project)
+    return project
+
+
+def variants(project: Path) -> list:
+    return list(load_project(project).variants.values())
+
+
+def edit_handout(project: Path, relative: str, change) -> None:
+    data = factory.load(project / relative)
+    change(data)
+    factory.save(project / relative, data)
 
 
 def test_shipped_content_passes_every_gate() -> None:
-    result = check(None)
-    assert result.exit_code == 0, result.output
-    rows = [line for line in result.output.splitlines() if line.startswith("vertebroplasty")]
-    assert len(rows) == 6 and all(row.rstrip().endswith("pass") for row in rows)
-    header = result.output.splitlines()[0]
+    proc = check(None)
+    assert proc.returncode == 0, out(proc)
+    text = proc.stdout.decode()
+    checked = {(d.handout.id, d.variant.name) for d in documents_of(ROOT)}
+    rows = [line.split() for line in text.splitlines()[1:] if line.split()
+            and line.split()[0] in {handout for handout, _ in checked}]
+    assert {(row[0], row[1]) for row in rows} == checked
+    assert all(row[-1] == "pass" for row in rows)
     for column in ("grade", "body pt", "footer pt", "contrast", "missing", "review"):
-        assert column in header
-    assert "All quality gates passed for 6 documents." in result.output
+        assert column in text.splitlines()[0]
+    assert f"All quality gates passed for {len(checked)} documents." in text
 
 
-def test_high_reading_grade_fails(project: Path) -> None:
-    edit(project / DISCHARGE, "Keep this sheet where you can find it. It tells you how to look after\n"
-         "  yourself and when to get help.",
-         " ".join(["Comprehensive postprocedural documentation necessitates meticulous "
-                   "consideration of individualized rehabilitation considerations, particularly "
-                   "regarding musculoskeletal rehabilitation methodologies, pharmacological "
-                   "interventions and interdisciplinary communication responsibilities."] * 4))
-    result = check(project, "--handout", "vertebroplasty-discharge", "--variant", "general")
-    assert_clean_failure(result, "vertebroplasty-discharge [general, office]: reading grade",
-                         "above the target 8 for general", "shorter sentences")
+def test_high_reading_grade_fails(sandbox: Path) -> None:
+    variant = variants(sandbox)[0]
+    edit_handout(sandbox, D, lambda d: d.update(summary=" ".join(
+        ["Comprehensive postprocedural documentation necessitates meticulous consideration "
+         "of individualized rehabilitation considerations, particularly regarding "
+         "musculoskeletal methodologies and interdisciplinary responsibilities."] * 4)))
+    proc = check(sandbox, "--handout", "test-discharge", "--variant", variant.name)
+    assert_process_failed(proc, f"test-discharge [{variant.name}, office]: reading grade",
+                          f"above the target {variant.reading_grade_max:g} for "
+                          f"{variant.name}", "shorter sentences")
 
 
-def test_jargon_term_fails_naming_term_place_and_plain_words(project: Path) -> None:
-    edit(project / DISCHARGE, "Keep the spot clean and dry.",
-         "Keep the percutaneous entry spot clean and dry.")
-    result = check(project, "--handout", "vertebroplasty-discharge", "--variant", "oncology")
-    assert_clean_failure(result, "vertebroplasty-discharge [oncology, office]: 'percutaneous' "
-                         "in section 'needle-site': say \"through the skin\" instead",
-                         "allowed_terms")
+def test_jargon_term_fails_naming_term_place_and_plain_words(sandbox: Path) -> None:
+    term, plain = next(iter(load_project(sandbox).plain_words.items()))
+    edit_handout(sandbox, D, lambda d: d["sections"][0].update(body=f"Ask about {term}."))
+    proc = check(sandbox, "--handout", "test-discharge", "--variant", variants(sandbox)[0].name)
+    assert_process_failed(proc, f"'{term}' in section 'part-1': say \"{plain}\" instead",
+                          "allowed_terms")
 
 
-def test_a_term_explained_by_the_handout_may_be_allowed(project: Path) -> None:
-    edit(project / DISCHARGE, "Keep the spot clean and dry.",
-         "Keep the incision (the small cut) clean and dry.")
-    failing = check(project, "--handout", "vertebroplasty-discharge", "--variant", "general")
-    assert_clean_failure(failing, "'incision' in section 'needle-site'")
-    edit(project / DISCHARGE, "allowed_terms: [osteoporosis]", "allowed_terms: [osteoporosis, incision]")
-    passing = check(project, "--handout", "vertebroplasty-discharge", "--variant", "general")
-    assert passing.exit_code == 0, passing.output
+def test_a_term_explained_by_the_handout_may_be_allowed(sandbox: Path) -> None:
+    term = next(iter(load_project(sandbox).plain_words))
+    edit_handout(sandbox, D, lambda d: d["sections"][0].update(body=f"Ask about {term}."))
+    variant = variants(sandbox)[0].name
+    assert_process_failed(check(sandbox, "--handout", "test-discharge", "--variant", variant),
+                          f"'{term}' in section 'part-1'")
+    edit_handout(sandbox, D, lambda d: d.update(allowed_terms=[term]))
+    passing = check(sandbox, "--handout", "test-discharge", "--variant", variant)
+    assert passing.returncode == 0, out(passing)
 
 
-def test_small_print_in_the_seniors_stylesheet_fails(project: Path) -> None:
-    with (project / "styles/variant-seniors.css").open("a") as css:
+def test_small_print_fails_the_print_size_gate(sandbox: Path) -> None:
+    variant = max(variants(sandbox), key=lambda v: v.min_body_pt)
+    with (sandbox / variant.stylesheet).open("a") as css:
         css.write("\n.section li { font-size: 8pt; }\n")
-    result = check(project, "--handout", "vertebroplasty-discharge", "--variant",
-                   "seniors-osteoporosis")
-    assert_clean_failure(result, "vertebroplasty-discharge [seniors-osteoporosis, office]: "
-                         "body text '", "is 8 pt, below the 14 pt minimum for "
-                         "seniors-osteoporosis")
+    proc = check(sandbox, "--handout", "test-discharge", "--variant", variant.name)
+    assert_process_failed(proc, f"test-discharge [{variant.name}, office]: body text '",
+                          f"is 8 pt, below the {variant.min_body_pt:g} pt minimum for "
+                          f"{variant.name}")
 
 
-def test_light_grey_text_fails_contrast(project: Path) -> None:
-    with (project / "styles/variant-general.css").open("a") as css:
+def test_light_grey_text_fails_contrast(sandbox: Path) -> None:
+    variant = variants(sandbox)[0]
+    with (sandbox / variant.stylesheet).open("a") as css:
         css.write("\n.section p { color: #BBBBBB; }\n")
-    result = check(project, "--handout", "vertebroplasty-brochure", "--variant", "general")
-    assert_clean_failure(result, "vertebroplasty-brochure [general, office]: text '",
-                         ", below 4.5:1; use a darker text colour")
-    # #BBBBBB on the white inside panels is 1.9:1, on the tinted fold-in 1.7:1.
-    assert re.search(r"has contrast 1\.[79]:1", result.output)
+    proc = check(sandbox, "--handout", "test-brochure", "--variant", variant.name)
+    err = assert_process_failed(proc, f"test-brochure [{variant.name}, office]: text '",
+                                f", below {variant.min_contrast:g}:1; use a darker text")
+    # #BBBBBB on white is 1.9:1, on the tinted fold-in 1.7:1.
+    assert re.search(r"has contrast 1\.[79]:1", err)
 
 
-def test_a_variant_dropping_the_911_section_fails(project: Path) -> None:
-    edit(project / DISCHARGE, "  oncology:\n    replace:", "  oncology:\n    remove: [call-911]\n"
-         "    replace:")
-    result = check(project, "--handout", "vertebroplasty-discharge")
-    assert_clean_failure(result, "vertebroplasty-discharge [oncology, office]: required "
-                         "section 'call-911' is missing")
-    assert "[general, office]: required" not in result.output
+def test_a_variant_dropping_a_required_section_fails(sandbox: Path) -> None:
+    dropping, *others = variants(sandbox)
+    edit_handout(sandbox, D, lambda d: d.update(overrides={dropping.name: {
+        "remove": ["call-911"]}}))
+    proc = check(sandbox, "--handout", "test-discharge")
+    err = assert_process_failed(proc, f"test-discharge [{dropping.name}, office]: required "
+                                "section 'call-911' is missing")
+    for other in others:
+        assert f"[{other.name}, office]: required" not in err
 
 
-def set_next_review(project: Path, handout: str, day: dt.date) -> None:
-    edit(project / handout, "next_review: 2027-10-28", f"next_review: {day.isoformat()}")
+def set_next_review(project: Path, relative: str, day: dt.date) -> None:
+    edit_handout(project, relative, lambda d: d["review"].update(next_review=day))
 
 
-def test_expired_review_fails_unless_allowed_loudly(project: Path) -> None:
-    set_next_review(project, DISCHARGE, dt.date.today() - dt.timedelta(days=1))
-    result = check(project, "--handout", "vertebroplasty-discharge", "--variant", "general")
-    assert_clean_failure(result, "medical review expired on", "update review: in "
-                         "vertebroplasty-discharge.yaml")
-    assert "EXPIRED" in result.output
-    allowed = check(project, "--handout", "vertebroplasty-discharge", "--variant", "general",
+def test_expired_review_fails_unless_allowed_loudly(sandbox: Path) -> None:
+    set_next_review(sandbox, D, dt.date.today() - dt.timedelta(days=1))
+    variant = variants(sandbox)[0].name
+    proc = check(sandbox, "--handout", "test-discharge", "--variant", variant)
+    assert_process_failed(proc, "medical review expired on",
+                          "update review: in test-discharge.yaml")
+    assert "EXPIRED" in proc.stdout.decode()
+    allowed = check(sandbox, "--handout", "test-discharge", "--variant", variant,
                     "--allow-expired")
-    assert allowed.exit_code == 0, allowed.output
-    assert "Warning:" in allowed.output and "[allowed by --allow-expired]" in allowed.output
+    assert allowed.returncode == 0, out(allowed)
+    assert "Warning:" in out(allowed) and "[allowed by --allow-expired]" in out(allowed)
 
 
-def test_review_due_within_30_days_warns(project: Path) -> None:
-    set_next_review(project, DISCHARGE, dt.date.today() + dt.timedelta(days=12))
-    result = check(project, "--handout", "vertebroplasty-discharge", "--variant", "general")
-    assert result.exit_code == 0, result.output
-    assert "medical review is due on" in result.output and "in 12 days" in result.output
+def test_review_due_within_30_days_warns(sandbox: Path) -> None:
+    set_next_review(sandbox, D, dt.date.today() + dt.timedelta(days=12))
+    proc = check(sandbox, "--handout", "test-discharge", "--variant", variants(sandbox)[0].name)
+    assert proc.returncode == 0, out(proc)
+    assert "medical review is due on" in out(proc) and "in 12 days" in out(proc)
 
 
-def test_build_refuses_to_write_a_failing_document(project: Path) -> None:
-    set_next_review(project, BROCHURE, dt.date.today() - dt.timedelta(days=3))
-    result = run_cli("build", "--profile", "office", project=project)
-    assert_clean_failure(result, "vertebroplasty-brochure [general, office]: medical review "
-                         "expired")
-    built = [p.relative_to(project / "output").as_posix() for p in pdfs_in(project / "output")]
-    assert built and all("discharge" in path for path in built)
+def test_build_refuses_to_write_a_failing_document(sandbox: Path) -> None:
+    set_next_review(sandbox, B, dt.date.today() - dt.timedelta(days=3))
+    proc = run_pipeline("build", "--profile", "office", project=sandbox)
+    assert_process_failed(proc, "test-brochure [", "medical review expired")
+    office = [d for d in documents_of(sandbox) if d.profile.name == "office"]
+    built = {p.relative_to(sandbox / "output").as_posix() for p in pdfs_in(sandbox / "output")}
+    assert built == {d.relative_path for d in office if d.handout.id != "test-brochure"}
 
-    forced = run_cli("build", "--profile", "office", "--no-gates", project=project)
-    assert forced.exit_code == 0, forced.output
-    assert "quality gates are OFF" in forced.output
-    assert len(pdfs_in(project / "output")) == 6
+    forced = run_pipeline("build", "--profile", "office", "--no-gates", project=sandbox)
+    assert forced.returncode == 0, out(forced)
+    assert "quality gates are OFF" in out(forced)
+    assert len(pdfs_in(sandbox / "output")) == len(office)
 
 
 def test_review_date_and_code_in_every_footer(built: Path) -> None:
-    from pdfread import text_of
-
-    for path in sorted(built.rglob("*.pdf")):
-        text = text_of(path)
-        assert "Medical review 2026-10-28" in text, path
-        assert ("BSC-VP-101" in text) or ("BSC-VP-201" in text), path
+    for document in documents_of(ROOT):
+        text = text_of(built / document.relative_path)
+        handout = document.handout
+        assert f"Medical review {handout.review.approved_on.isoformat()}" in text
+        assert handout.document_code in text

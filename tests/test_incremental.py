@@ -1,4 +1,7 @@
-"""Incremental, parallel, reproducible builds: --check, --shard, keep-going, the CI workflow."""
+"""Incremental, parallel, reproducible builds: --check, --shard, keep-going, the CI workflow.
+
+Runs on generated handouts (tests/factory.py) through the real entry point, with the
+expected documents derived from the project."""
 
 from __future__ import annotations
 
@@ -13,16 +16,30 @@ from pathlib import Path
 
 import pytest
 
-from clinicprint.build import plan, shard_of
-from clinicprint.content import load_project
-from conftest import ROOT, edit, pdfs_in, run_cli
+import factory
+from clinicprint.build import shard_of
+from conftest import ROOT, documents_of, pdfs_in, run_pipeline
 
-OFFICE = ("--profile", "office")  # 6 documents: enough to see what is rebuilt, and fast
+OFFICE = ("--profile", "office")  # enough to see what is rebuilt, and fast
 
 
-def build(project: Path, *args: str):
-    result = run_cli("build", *OFFICE, *args, project=project)
-    return result
+@pytest.fixture
+def sandbox(project: Path) -> Path:
+    factory.only_generated(project)
+    return project
+
+
+def build(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return run_pipeline("build", *OFFICE, *args, project=project)
+
+
+def text(proc: subprocess.CompletedProcess) -> str:
+    return proc.stdout.decode() + proc.stderr.decode()
+
+
+def office(project: Path, handout: str | None = None, variant: str | None = None) -> set[str]:
+    return {d.relative_path for d in documents_of(project) if d.profile.name == "office"
+            and handout in (None, d.handout.id) and variant in (None, d.variant.name)}
 
 
 def statuses(output: str) -> dict[str, str]:
@@ -35,163 +52,175 @@ def statuses(output: str) -> dict[str, str]:
     return found
 
 
+def rebuilt(project: Path) -> set[str]:
+    proc = build(project)
+    assert proc.returncode == 0, text(proc)
+    return {path for path, status in statuses(text(proc)).items() if status == "built"}
+
+
 def digests(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in pdfs_in(folder)}
 
 
-def test_a_second_build_renders_nothing(project: Path) -> None:
-    first = build(project)
-    assert first.exit_code == 0, first.output
-    assert set(statuses(first.output).values()) == {"built"}
-    before = {p: p.stat().st_mtime_ns for p in pdfs_in(project / "output")}
-    second = build(project)
-    assert second.exit_code == 0
-    assert set(statuses(second.output).values()) == {"up to date"}
-    assert "0 built, 6 up to date, 0 failed" in second.output
-    assert {p: p.stat().st_mtime_ns for p in pdfs_in(project / "output")} == before
+def test_a_second_build_renders_nothing(sandbox: Path) -> None:
+    first = build(sandbox)
+    assert first.returncode == 0, text(first)
+    assert set(statuses(text(first)).values()) == {"built"}
+    before = {p: p.stat().st_mtime_ns for p in pdfs_in(sandbox / "output")}
+    second = build(sandbox)
+    assert second.returncode == 0
+    assert set(statuses(text(second)).values()) == {"up to date"}
+    assert f"0 built, {len(office(sandbox))} up to date, 0 failed" in text(second)
+    assert {p: p.stat().st_mtime_ns for p in pdfs_in(sandbox / "output")} == before
 
 
-def test_a_build_with_nothing_to_do_does_not_import_weasyprint(project: Path) -> None:
-    assert build(project).exit_code == 0
+def test_a_build_with_nothing_to_do_does_not_import_weasyprint(sandbox: Path) -> None:
+    assert build(sandbox).returncode == 0
     script = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
               "from pathlib import Path\n"
               "from clinicprint.build import build\n"
-              f"result = build(Path({str(project)!r}), Path({str(project / 'output')!r}),"
+              f"result = build(Path({str(sandbox)!r}), Path({str(sandbox / 'output')!r}),"
               " profiles=['office'])\n"
               "print(len(result.built), len(result.up_to_date), 'weasyprint' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert out.stdout.split() == ["0", "6", "False"], out.stderr
+    assert out.stdout.split() == ["0", str(len(office(sandbox))), "False"], out.stderr
 
 
-def test_touching_one_handout_rebuilds_only_its_documents(project: Path) -> None:
-    assert build(project).exit_code == 0
-    edit(project / "handouts/vertebroplasty-discharge.yaml", "Keep the spot clean and dry.",
-         "Keep the spot clean and dry at all times.")
-    result = build(project)
-    assert result.exit_code == 0, result.output
-    found = statuses(result.output)
-    assert {p for p, s in found.items() if s == "built"} == {
-        f"office/vertebroplasty-discharge/{v}.pdf"
-        for v in ("general", "seniors-osteoporosis", "oncology")}
-    assert sum(s == "up to date" for s in found.values()) == 3
+def test_touching_one_handout_rebuilds_only_its_documents(sandbox: Path) -> None:
+    assert build(sandbox).returncode == 0
+    path = sandbox / "handouts/test-discharge.yaml"
+    data = factory.load(path)
+    data["sections"][0]["body"] += " Rest more."
+    factory.save(path, data)
+    assert rebuilt(sandbox) == office(sandbox, "test-discharge")
 
 
-def test_touching_a_stylesheet_rebuilds_what_uses_it(project: Path) -> None:
-    assert build(project).exit_code == 0
-    with (project / "styles/variant-seniors.css").open("a") as css:
+def test_touching_a_stylesheet_rebuilds_what_uses_it(sandbox: Path) -> None:
+    assert build(sandbox).returncode == 0
+    variant = documents_of(sandbox)[-1].variant
+    with (sandbox / variant.stylesheet).open("a") as css:
         css.write("\n/* a comment changes the bytes */\n")
-    found = statuses(build(project).output)
-    assert {p for p, s in found.items() if s == "built"} == {
-        "office/vertebroplasty-brochure/seniors-osteoporosis.pdf",
-        "office/vertebroplasty-discharge/seniors-osteoporosis.pdf"}
-    with (project / "styles/brand.css").open("a") as css:
+    assert rebuilt(sandbox) == office(sandbox, variant=variant.name)
+    with (sandbox / "styles/brand.css").open("a") as css:
         css.write("\n/* shared by every document */\n")
-    assert set(statuses(build(project).output).values()) == {"built"}
+    assert rebuilt(sandbox) == office(sandbox)
 
 
-def test_touching_an_image_rebuilds_the_documents_that_show_it(project: Path) -> None:
-    assert build(project).exit_code == 0
-    svg = project / "assets/images/vertebroplasty-simple.svg"
-    svg.write_text(svg.read_text().replace("Bone cement", "Bone  cement"))
-    found = statuses(build(project).output)
-    assert {p for p, s in found.items() if s == "built"} == {
-        "office/vertebroplasty-brochure/seniors-osteoporosis.pdf"}
+def test_touching_an_image_rebuilds_the_documents_that_show_it(sandbox: Path) -> None:
+    path = sandbox / "handouts/test-discharge.yaml"
+    data = factory.load(path)
+    image = sandbox / "assets/images/test-band.svg"  # wide and short: fits any page
+    image.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 20">'
+                     '<rect width="400" height="20" fill="#1F4E79"/></svg>')
+    data["sections"][0]["figure"] = {"src": image.relative_to(sandbox).as_posix(),
+                                     "alt": "A picture", "caption": "A picture."}
+    factory.save(path, data)
+    assert build(sandbox).returncode == 0
+    image.write_text(image.read_text() + "\n<!-- changed -->\n")
+    assert rebuilt(sandbox) == office(sandbox, "test-discharge")
 
 
-def test_force_rebuilds_everything(project: Path) -> None:
-    assert build(project).exit_code == 0
-    assert set(statuses(build(project, "--force").output).values()) == {"built"}
+def test_force_rebuilds_everything(sandbox: Path) -> None:
+    assert build(sandbox).returncode == 0
+    assert set(statuses(text(build(sandbox, "--force"))).values()) == {"built"}
 
 
-def test_check_mode_reports_stale_outputs_and_writes_nothing(project: Path) -> None:
-    empty = build(project, "--check")
-    assert empty.exit_code == 1
-    assert "would build office/vertebroplasty-brochure/general.pdf" in empty.output
-    assert not (project / "output").exists()
-    assert build(project).exit_code == 0
-    assert build(project, "--check").exit_code == 0
-    edit(project / "handouts/vertebroplasty-brochure.yaml", "Talk with us", "Talk to us")
-    stale = build(project, "--check")
-    assert stale.exit_code == 1
-    assert stale.output.count("would build") == 3
-    (project / "output/office/vertebroplasty-discharge/general.pdf").write_bytes(b"%PDF-junk")
-    assert "would build office/vertebroplasty-discharge/general.pdf" in build(
-        project, "--check").output
+def test_check_mode_exit_codes_through_the_real_process(sandbox: Path) -> None:
+    empty = build(sandbox, "--check")
+    assert empty.returncode == 1, text(empty)
+    assert text(empty).count("would build") == len(office(sandbox))
+    assert not (sandbox / "output").exists()
+    assert build(sandbox).returncode == 0
+    fresh = build(sandbox, "--check")
+    assert fresh.returncode == 0, text(fresh)
+    path = sandbox / "handouts/test-brochure.yaml"
+    data = factory.load(path)
+    data["title"] += " again"
+    factory.save(path, data)
+    stale = build(sandbox, "--check")
+    assert stale.returncode == 1
+    assert text(stale).count("would build") == len(office(sandbox, "test-brochure"))
+    junk = sorted(office(sandbox, "test-discharge"))[0]
+    (sandbox / "output" / junk).write_bytes(b"%PDF-junk")
+    assert f"would build {junk}" in text(build(sandbox, "--check"))
 
 
-def test_shards_cover_the_matrix_exactly_once(project: Path) -> None:
-    documents = plan(load_project(ROOT))
+def test_shards_cover_the_matrix_exactly_once(sandbox: Path) -> None:
+    documents = documents_of(sandbox)
     shards = [shard_of(documents, (k, 3)) for k in (1, 2, 3)]
     paths = [d.relative_path for shard in shards for d in shard]
     assert sorted(paths) == sorted(d.relative_path for d in documents)  # all, none twice
-    assert all(6 <= len(shard) <= 8 for shard in shards)
+    sizes = [len(shard) for shard in shards]
+    assert max(sizes) - min(sizes) <= 1
     listed = []
     for k in (1, 2, 3):
-        result = run_cli("build", "--check", "--shard", f"{k}/3", project=project)
-        listed += [line.split()[-1] for line in result.output.splitlines()
+        proc = run_pipeline("build", "--check", "--shard", f"{k}/3", project=sandbox)
+        listed += [line.split()[-1] for line in text(proc).splitlines()
                    if line.startswith("would build")]
     assert sorted(listed) == sorted(paths)
 
 
-def test_shard_outputs_combine_into_one_folder_and_manifest(project: Path, tmp_path: Path) -> None:
+def test_shard_outputs_combine_into_one_folder_and_manifest(sandbox: Path,
+                                                            tmp_path: Path) -> None:
     for k in (1, 2):
-        result = run_cli("build", *OFFICE, "--shard", f"{k}/2", "-o", tmp_path / f"s{k}",
-                         project=project)
-        assert result.exit_code == 0, result.output
-    combined = run_cli("combine", tmp_path / "s1", tmp_path / "s2", "-o", project / "output",
-                       project=project)
-    assert combined.exit_code == 0, combined.output
-    manifest = json.loads((project / "output/manifest.json").read_text())["documents"]
-    assert len(manifest) == 6 and len(pdfs_in(project / "output")) == 6
-    assert build(project, "--check").exit_code == 0
+        proc = build(sandbox, "--shard", f"{k}/2", "-o", tmp_path / f"s{k}")
+        assert proc.returncode == 0, text(proc)
+    combined = run_pipeline("combine", tmp_path / "s1", tmp_path / "s2", "-o",
+                            sandbox / "output", project=sandbox)
+    assert combined.returncode == 0, text(combined)
+    manifest = json.loads((sandbox / "output/manifest.json").read_text())["documents"]
+    assert {entry["path"] for entry in manifest} == office(sandbox)
+    assert len(pdfs_in(sandbox / "output")) == len(office(sandbox))
+    assert build(sandbox, "--check").returncode == 0
 
 
-def test_bad_shard_is_a_clean_error(project: Path) -> None:
-    result = build(project, "--shard", "4/3")
-    assert result.exit_code == 2 and "K/N" in result.output
-
-
-def test_one_broken_document_does_not_stop_the_others(project: Path) -> None:
-    long_text = ", ".join(f"Extra point {n} about healing" for n in range(30))
-    edit(project / "handouts/vertebroplasty-brochure.yaml", "      - id: bone-health\n",
-         f"      - id: bone-health\n        items: [{long_text}]\n")
-    result = build(project, "--jobs", "2")
-    assert result.exit_code == 1
-    assert "vertebroplasty-brochure [seniors-osteoporosis, office]: panel" in result.output
-    assert len(pdfs_in(project / "output")) == 5
-    assert "1 failed" in result.output
+def test_one_broken_document_does_not_stop_the_others(sandbox: Path) -> None:
+    path = sandbox / "handouts/test-brochure.yaml"
+    data = factory.load(path)
+    broken = documents_of(sandbox)[-1].variant.name
+    data["overrides"] = {broken: {"replace": {data["sections"][0]["id"]: {
+        "items": ["Walk a little more each day, and rest when you are tired. " * 3] * 12}}}}
+    factory.save(path, data)
+    proc = build(sandbox, "--jobs", "2")
+    assert proc.returncode == 1
+    assert f"test-brochure [{broken}, office]: panel" in text(proc)
+    assert {p.relative_to(sandbox / "output").as_posix() for p in pdfs_in(sandbox / "output")} \
+        == office(sandbox) - office(sandbox, "test-brochure", broken)
+    assert "1 failed" in text(proc)
 
 
 def test_two_clean_builds_in_two_folders_give_identical_bytes(tmp_path: Path,
                                                               project: Path) -> None:
     other = tmp_path / "elsewhere" / "copy"
     shutil.copytree(project, other)
-    assert run_cli("build", "--jobs", "2", project=project).exit_code == 0
+    assert run_pipeline("build", "--jobs", "2", project=project).returncode == 0
     time.sleep(1.1)  # a different second on the clock must not matter
-    assert run_cli("build", "--jobs", "1", project=other).exit_code == 0
+    assert run_pipeline("build", "--jobs", "1", project=other).returncode == 0
     first, second = digests(project / "output"), digests(other / "output")
-    assert len(first) == 21 and first == second
-    recorded = {e["path"]: e["sha256"] for e in
-                json.loads((project / "output/manifest.json").read_text())["documents"]}
-    assert recorded == first
-    assert all(e["input_key"] for e in
-               json.loads((project / "output/manifest.json").read_text())["documents"])
+    assert set(first) == {d.relative_path for d in documents_of(project)}
+    assert first == second
+    manifest = json.loads((project / "output/manifest.json").read_text())["documents"]
+    assert {e["path"]: e["sha256"] for e in manifest} == first
+    assert all(e["input_key"] for e in manifest)
 
 
-def test_source_date_epoch_is_respected_and_restored(project: Path,
+def test_source_date_epoch_is_respected_and_restored(sandbox: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import run_cli
+
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
-    assert build(project, "--variant", "general", "--handout",
-                 "vertebroplasty-discharge").exit_code == 0
+    assert run_cli("build", *OFFICE, "--handout", "test-discharge",
+                   project=sandbox).exit_code == 0
     assert os.environ["SOURCE_DATE_EPOCH"] == "1800000000"
 
 
-def test_progress_quiet_and_summary(project: Path) -> None:
-    quiet = build(project, "--quiet")
-    assert quiet.exit_code == 0 and quiet.output.strip() == ""
-    loud = build(project, "--force")
-    assert loud.output.strip().splitlines()[-1].startswith("6 built, 0 up to date, 0 failed in ")
+def test_progress_quiet_and_summary(sandbox: Path) -> None:
+    quiet = build(sandbox, "--quiet")
+    assert quiet.returncode == 0 and text(quiet).strip() == ""
+    loud = build(sandbox, "--force")
+    assert loud.stdout.decode().strip().splitlines()[-1].startswith(
+        f"{len(office(sandbox))} built, 0 up to date, 0 failed in ")
 
 
 def test_example_ci_workflow_is_valid() -> None:
@@ -200,6 +229,6 @@ def test_example_ci_workflow_is_valid() -> None:
                              "vendor.github-workflows", str(workflow)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    text = workflow.read_text()
-    assert 'shard: ["1/3", "2/3", "3/3"]' in text and "pipeline.py combine" in text
-    assert "upload-artifact" in text and "make test" in text
+    content = workflow.read_text()
+    assert 'shard: ["1/3", "2/3", "3/3"]' in content and "pipeline.py combine" in content
+    assert "upload-artifact" in content and "make test" in content

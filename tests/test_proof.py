@@ -18,7 +18,9 @@ import pytest
 
 from clinicprint.proof import build_proof
 from clinicprint.visual import MAX_CHANGED, compare_document
-from conftest import ROOT, edit, run_cli
+import factory
+from clinicprint.content import load_project
+from conftest import ROOT, assert_process_failed, documents_of, run_cli, run_pipeline
 
 BASELINES = ROOT / "tests" / "baselines"
 
@@ -40,7 +42,8 @@ class Links(HTMLParser):
 
 @pytest.fixture(scope="module")
 def gallery(built: Path) -> Path:
-    return build_proof(built, "Brain to Spine Clinic")
+    project = load_project(ROOT)
+    return build_proof(built, project.brand.name, list(project.variants))
 
 
 def test_every_document_has_a_card_and_every_link_resolves(built: Path, gallery: Path) -> None:
@@ -63,11 +66,22 @@ def test_every_document_has_a_card_and_every_link_resolves(built: Path, gallery:
 def test_gallery_shows_gate_results_and_side_by_side_variants(gallery: Path) -> None:
     html = gallery.read_text()
     assert "gates passed" in html and "reading grade" in html
-    manifest = json.loads((gallery.parent.parent / "manifest.json").read_text())["documents"]
-    # One table per handout and profile that has pages (web pages have none).
+    documents = documents_of(ROOT)
+    # One table per handout and profile with pages to show (a web page has none).
     assert html.count('<table class="compare">') == len(
-        {(entry["handout"], entry["profile"]) for entry in manifest if entry["pages"]})
-    assert "<th>seniors-osteoporosis</th>" in html
+        {(d.handout.id, d.profile.name) for d in documents if d.profile.extension == "pdf"})
+    # Columns follow variants.yaml, as the README says.
+    header = html.split('<table class="compare">')[1].split("</tr>")[0]
+    order = [name for name in load_project(ROOT).variants if f"<th>{name}</th>" in header]
+    assert order and [header.index(f"<th>{name}</th>") for name in order] == sorted(
+        header.index(f"<th>{name}</th>") for name in order)
+
+
+def test_side_by_side_alt_text_names_the_page_shown(gallery: Path) -> None:
+    for row in gallery.read_text().split('<table class="compare">')[1].split("<tr>")[2:]:
+        page = row.split("<th>")[1].split("</th>")[0]
+        for alt in row.split('alt="')[1:]:
+            assert alt.split('"')[0].endswith(f"page {page}"), (page, alt)
 
 
 def test_gallery_loads_in_headless_chromium(gallery: Path, tmp_path: Path) -> None:
@@ -98,40 +112,44 @@ def test_shipped_pages_match_their_baselines(built: Path) -> None:
     assert not problems, "\n".join(p.describe() for p in problems)
 
 
-def test_a_moved_panel_fails_with_the_page_and_a_diff_image(project: Path) -> None:
-    edit(project / "styles/brochure.css", "padding: 0.42in 0.34in 0.62in;",
-         "padding: 0.9in 0.34in 0.62in;")
-    result = run_cli("build", "--profile", "office", "--handout", "vertebroplasty-brochure",
-                     "--variant", "general", project=project)
+def test_a_changed_panel_fails_with_the_page_and_a_diff_image(project: Path) -> None:
+    document = next(d for d in documents_of(ROOT)
+                    if d.handout.kind == "brochure" and d.profile.name == "office")
+    with (project / "styles/brochure.css").open("a") as css:
+        css.write("\n.panel--back { background: #000000 !important; }\n")
+    result = run_cli("build", "--profile", "office", "--handout", document.handout.id,
+                     "--variant", document.variant.name, "--no-gates", project=project)
     assert result.exit_code == 0, result.output
-    relative = "office/vertebroplasty-brochure/general.pdf"
+    relative = document.relative_path
     problems = compare_document(project / "output" / relative, relative, BASELINES,
                                 project / "output" / "visual-diff")
-    assert [p.page for p in problems] == [1]  # the outside sheet: fold-in and back panels
+    assert [p.page for p in problems] == [1]  # the outside sheet holds the back panel
     assert problems[0].changed > MAX_CHANGED
-    assert "office/vertebroplasty-brochure/general.pdf page 1" in problems[0].describe()
+    assert f"{relative} page 1" in problems[0].describe()
     assert problems[0].diff_image.is_file()
     assert problems[0].diff_image.is_relative_to(project / "output")
 
 
 def test_approve_replaces_the_baselines(project: Path) -> None:
-    assert run_cli("build", "--profile", "screen", "--handout", "vertebroplasty-discharge",
-                   project=project).exit_code == 0
-    result = run_cli("proof", "--approve", project=project)
-    assert result.exit_code == 0, result.output
+    factory.only_generated(project)
+    proc = run_pipeline("build", "--profile", "office", "--handout", "test-discharge",
+                        project=project)
+    assert proc.returncode == 0, proc.stderr.decode()
+    approve = run_pipeline("proof", "--approve", project=project)
+    assert approve.returncode == 0, approve.stderr.decode()
     manifest = json.loads((project / "output/manifest.json").read_text())["documents"]
-    pdfs = [entry for entry in manifest if entry["path"].endswith(".pdf")]
-    assert f"Approved {sum(e['pages'] for e in pdfs)} pages of {len(pdfs)} documents" \
-        in result.output
-    relative = "screen/vertebroplasty-discharge/oncology.pdf"
-    assert (project / "tests/baselines/screen/vertebroplasty-discharge/oncology-p1.png").is_file()
-    assert compare_document(project / "output" / relative, relative,
-                            project / "tests/baselines", project / "diff") == []
+    pages = sum(entry["pages"] for entry in manifest)
+    assert f"Approved {pages} pages of {len(manifest)} documents" in approve.stdout.decode()
+    for entry in manifest:
+        relative = entry["path"]
+        assert (project / "tests/baselines" / relative.replace(".pdf", "-p1.png")).is_file()
+        assert compare_document(project / "output" / relative, relative,
+                                project / "tests/baselines", project / "diff") == []
 
 
 def test_proof_without_a_build_says_what_to_do(project: Path) -> None:
-    result = run_cli("proof", project=project)
-    assert result.exit_code == 1 and "run `pipeline.py build` first" in result.output
+    assert_process_failed(run_pipeline("proof", project=project),
+                          "run `pipeline.py build` first")
 
 
 class Lines:
@@ -160,6 +178,9 @@ class Lines:
 
 
 def test_watch_rebuilds_only_what_changed_and_stops_cleanly(project: Path) -> None:
+    factory.only_generated(project)
+    office = {d.relative_path for d in documents_of(project) if d.profile.name == "office"}
+    touched = {path for path in office if "/test-discharge/" in path}
     shutil.copy2(ROOT / "pipeline.py", project / "pipeline.py")
     shutil.copytree(ROOT / "clinicprint", project / "clinicprint")
     process = subprocess.Popen(
@@ -171,16 +192,19 @@ def test_watch_rebuilds_only_what_changed_and_stops_cleanly(project: Path) -> No
         lines.until("Watching", 120)
         output = project / "output" / "office"
         before = {p: p.stat().st_mtime_ns for p in output.rglob("*.pdf")}
-        assert len(before) == 6 and (project / "output/proof/index.html").is_file()
+        assert len(before) == len(office) and (project / "output/proof/index.html").is_file()
         time.sleep(0.5)
-        edit(project / "handouts/vertebroplasty-discharge.yaml", "Keep the spot clean and dry.",
-             "Keep the spot clean and very dry.")
+        path = project / "handouts/test-discharge.yaml"
+        data = factory.load(path)
+        data["title"] += " today"
+        factory.save(path, data)
         line = lines.until("rebuilt", 60)
-        assert "rebuilt 3 (office/vertebroplasty-discharge/" in line and "3 up to date" in line
+        assert f"rebuilt {len(touched)} (office/test-discharge/" in line
+        assert f"{len(office) - len(touched)} up to date" in line
         after = {p: p.stat().st_mtime_ns for p in output.rglob("*.pdf")}
-        changed = {p.relative_to(output).as_posix() for p in before if after[p] != before[p]}
-        assert changed == {f"vertebroplasty-discharge/{v}.pdf"
-                           for v in ("general", "seniors-osteoporosis", "oncology")}
+        changed = {f"office/{p.relative_to(output).as_posix()}" for p in before
+                   if after[p] != before[p]}
+        assert changed == touched
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
