@@ -24,7 +24,8 @@ def _root(ctx: click.Context) -> Path:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--project", "project", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--project", "project", type=click.Path(file_okay=False, exists=True,
+                                                     path_type=Path),
               default=ROOT, show_default="the folder of pipeline.py",
               help="Project folder holding handouts/, templates/, styles/ and variants.yaml.")
 @click.pass_context

@@ -103,6 +103,10 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
     except PipelineError as exc:
         outcome.problems.append(exc.message)
         return outcome
+    except Exception as exc:  # noqa: BLE001 - one document's bug must not stop the rest
+        outcome.problems.append(f"{document.label}: internal error ({type(exc).__name__}) "
+                                "while rendering; a bug in the pipeline, please report it")
+        return outcome
     outcome.warnings += rendered.warnings
     if gates.enabled:
         outcome.report = run_gates(document, project, html, rendered.layout, rendered.pdf,

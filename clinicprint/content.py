@@ -15,13 +15,17 @@ from typing import Any
 
 from .errors import ContentError
 from .layouts import KINDS, PROFILES
-from .schema import SLUG, Checker
+from .schema import SLUG, Checker, printable
 from .yamlio import LineDict, load_yaml
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DOCUMENT_CODE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")
 SECTION_TYPES = ("text", "checklist", "call-clinic", "call-911", "write-in", "contacts")
 OVERRIDABLE = {"title", "subtitle", "summary"}
+IMAGE_SUFFIXES = (".svg", ".png", ".jpg", ".jpeg")
+# Font tools write dates as seconds since 1970 (and PDF dates need four digits): an
+# older revision is surely a typo.
+EARLIEST_DATE = dt.date(2000, 1, 1)
 # Details a nurse may fill in on a discharge sheet (see clinicprint/personal.py).
 PATIENT_FIELDS = ("patient", "procedure-date", "levels", "physician", "follow-up", "notes")
 
@@ -285,7 +289,11 @@ class _HandoutReader:
     def _past_date(self, data: LineDict, key: str, path: str) -> dt.date | None:
         """Revision and approval dates record what happened: never in the future."""
         day = self.check.date(data, key, path)
-        if day and day > dt.date.today():
+        if day and day < EARLIEST_DATE:
+            self.check.problem(f"{path}.{key}" if path else key,
+                               f"{day.isoformat()} is before {EARLIEST_DATE.year}; check "
+                               "the year", data.line_of(key))
+        elif day and day > dt.date.today():
             self.check.problem(f"{path}.{key}" if path else key,
                                f"{day.isoformat()} is in the future; use the date it "
                                "actually happened", data.line_of(key))
@@ -419,7 +427,7 @@ class _HandoutReader:
                                        item.line_of("field"))
                 labels.append(self.check.text(item, "label", item_path))
                 fields.append(field_name)
-            elif isinstance(item, str) and item.strip():
+            elif isinstance(item, str) and item.strip() and printable(item):
                 labels.append(item.strip())
                 fields.append("")
             else:
@@ -450,6 +458,9 @@ class _HandoutReader:
         figure = Figure(**{key: self.check.text(data, key, path)
                            for key in ("src", "alt", "caption")})
         _must_exist(self.check, self.root, data, "src", path, figure.src)
+        if figure.src and Path(figure.src).suffix.lower() not in IMAGE_SUFFIXES:
+            self.check.problem(f"{path}.src", f"'{figure.src}' is not a picture; use an "
+                               f"{', '.join(IMAGE_SUFFIXES)} file", data.line_of("src"))
         return figure
 
     def _overrides(self, data: LineDict, section_ids: set[str]) -> dict[str, Override]:
@@ -480,8 +491,12 @@ class _HandoutReader:
                 self.check.problem(f"{path}.remove", f"no shared section '{section_id}' "
                                    "to remove", data.line_of("remove"))
         moves: dict[str, str] = {}
-        return Override(fields=fields, replace=self._replacements(data, path, known, moves),
-                        add=tuple(added), remove=remove, moves=moves)
+        replace = self._replacements(data, path, known, moves)
+        for section_id in sorted(set(remove) & set(replace)):
+            self.check.problem(f"{path}.replace.{section_id}", "this section is also in "
+                               "remove; keep one of the two", data.line_of("replace"))
+        return Override(fields=fields, replace=replace, add=tuple(added), remove=remove,
+                        moves=moves)
 
     def _replacements(self, data: LineDict, path: str, known: set[str],
                       moves: dict[str, str]) -> dict:
@@ -530,6 +545,10 @@ class _HandoutReader:
         for index, item in enumerate(value):
             item_path = f"{path}[{index}]"
             after = item.pop("after", None) if isinstance(item, LineDict) else None
+            if after is not None and not isinstance(after, str):
+                self.check.problem(f"{item_path}.after", "must be the id of one section",
+                                   line)
+                after = None
             section = self._section(item, item_path, line)
             if section is None:
                 continue
@@ -561,8 +580,13 @@ def _must_exist(check: Checker, root: Path, data: LineDict, key: str, path: str,
     """A referenced file must exist inside the project (resolved from the project root)."""
     if not relative:
         return
-    target = (root / relative).resolve()
     where = f"{path}.{key}" if path else key
+    try:
+        target = (root / relative).resolve()
+    except (OSError, RuntimeError):
+        check.problem(where, f"'{relative}' cannot be resolved (a link loop?)",
+                      data.line_of(key))
+        return
     if not target.is_relative_to(root.resolve()):
         check.problem(where, f"'{relative}' is outside the project; keep files inside it",
                       data.line_of(key))
@@ -605,7 +629,10 @@ def _handout_files(root: Path, problems: list[str]) -> list[Path]:
         label = f"handouts/{path.name}"
         if path.name.startswith(".") or path.suffix.lower() not in (".yaml", ".yml"):
             continue
-        if path.suffix != ".yaml":
+        if not _regular_file(path):
+            problems.append(f"{label}: not a regular file (a folder, a pipe or a broken "
+                            "link); a handout is a YAML text file")
+        elif path.suffix != ".yaml":
             problems.append(f"{label}: handout files end in .yaml; rename it to "
                             f"{path.stem}.yaml")
         elif not SLUG.match(path.stem):
@@ -616,6 +643,16 @@ def _handout_files(root: Path, problems: list[str]) -> list[Path]:
     if not paths and not problems:
         problems.append("handouts/: no handout files (*.yaml) found")
     return paths
+
+
+def _regular_file(path: Path) -> bool:
+    """A named pipe would block reading forever; a link loop cannot be resolved."""
+    import stat
+
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, RuntimeError):
+        return False
 
 
 def _shared_codes(handouts: dict[str, Handout]) -> list[str]:

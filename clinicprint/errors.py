@@ -9,12 +9,18 @@ class PipelineError(click.ClickException):
     """A problem the user can fix; Click prints it as `Error: ...` and exits 1."""
 
 
+def one_line(message: str) -> str:
+    """A value quoted in a message must not start a new line (it could pass for
+    another message)."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 class ContentError(PipelineError):
-    """Every problem found while validating content, reported at once."""
+    """Every problem found while validating content, reported at once, one line each."""
 
     def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+        self.problems = [one_line(problem) for problem in problems]
+        super().__init__("\n".join(self.problems))
 
 
 class RenderError(PipelineError):

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from .content import Project
+from .content import SECTION_TYPES, Project
 from .layouts import KINDS
 from .merge import Document
 
@@ -241,9 +241,11 @@ def _contrast(report: GateReport, laid_out) -> None:
 
 def _required_sections(report: GateReport, project: Project, text: str) -> None:
     document = report.document
-    present = {s.id for s in document.sections} | {s.type for s in document.sections}
+    # A required section type (the call-911 box) must be there as that type; a
+    # section that keeps the id but changes its type does not count.
+    types, ids = {s.type for s in document.sections}, {s.id for s in document.sections}
     report.missing = [name for name in KINDS[document.handout.kind].required_sections
-                      if name not in present]
+                      if name not in (types if name in SECTION_TYPES else ids)]
     if project.brand.phone not in text:
         report.missing.append("clinic contact")
     if document.handout.document_code not in text:

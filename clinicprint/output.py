@@ -80,20 +80,39 @@ def combine(shards: list[Path], output: Path) -> list[ManifestEntry]:
     from .errors import PipelineError
 
     entries: dict[str, ManifestEntry] = {}
+    sources: dict[str, Path] = {}
+    # Check every shard first, so that a bad one leaves the target untouched.
     for shard in shards:
         found = read_manifest(shard)
         if not found:
             raise PipelineError(f"{shard / MANIFEST}: missing or empty; point combine at the "
                                 "output folders of `build --shard K/N`")
         for entry in found:
-            data = (shard / entry.path).read_bytes()
+            source = _inside(shard, entry.path, shard / MANIFEST)
+            try:
+                data = source.read_bytes()
+            except OSError:
+                raise PipelineError(f"{source}: listed in the manifest but missing; rebuild "
+                                    "that shard") from None
             if sha256(data) != entry.sha256:
-                raise PipelineError(f"{shard / entry.path}: does not match its manifest "
-                                    "sha256; rebuild that shard")
+                raise PipelineError(f"{source}: does not match its manifest sha256; rebuild "
+                                    "that shard")
             other = entries.get(entry.path)
             if other and other.sha256 != entry.sha256:
                 raise PipelineError(f"{entry.path}: two shards built it differently; each "
                                     "document belongs to exactly one shard")
-            write_atomic(output / entry.path, data)
-            entries[entry.path] = entry
+            entries[entry.path], sources[entry.path] = entry, source
+    for path, source in sources.items():
+        write_atomic(_inside(output, path, output / MANIFEST), source.read_bytes())
     return update_manifest(output, list(entries.values()))
+
+
+def _inside(folder: Path, relative: str, named_by: Path) -> Path:
+    """A manifest path must stay inside its folder ("../x.pdf" would write elsewhere)."""
+    from .errors import PipelineError
+
+    target = (folder / relative).resolve()
+    if Path(relative).is_absolute() or not target.is_relative_to(folder.resolve()):
+        raise PipelineError(f"{named_by}: path '{relative}' leads outside {folder}; the "
+                            "manifest was edited by hand or is damaged")
+    return target

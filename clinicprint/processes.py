@@ -30,7 +30,8 @@ def private_tempdir() -> Iterator[Path]:
     it afterwards."""
     base = Path(tempfile.gettempdir())
     _remove_abandoned(base)
-    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
+    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{_namespace()}-{os.getpid()}-",
+                                   dir=base))
     saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
     os.environ["TMPDIR"], tempfile.tempdir = str(folder), str(folder)
     try:
@@ -45,11 +46,19 @@ def private_tempdir() -> Iterator[Path]:
 
 
 def _remove_abandoned(base: Path) -> None:
-    """Folders of earlier runs whose process no longer exists (killed with -9)."""
-    for folder in base.glob(f"{PREFIX}*-*"):
-        pid = folder.name[len(PREFIX):].split("-", 1)[0]
+    """Folders of earlier runs whose process no longer exists (killed with -9). Only
+    runs of this PID namespace are judged: a container sharing /tmp has its own pids."""
+    for folder in base.glob(f"{PREFIX}{_namespace()}-*-*"):
+        pid = folder.name[len(PREFIX):].split("-")[1]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _namespace() -> int:
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
 
 
 def _alive(pid: int) -> bool:

@@ -22,7 +22,7 @@ DEFAULT_LANG = "en-US"
 @lru_cache(maxsize=4)
 def _environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
+        loader=_ProjectLoader(templates),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -33,6 +33,18 @@ def _environment(templates: Path) -> jinja2.Environment:
     env.filters["tel"] = lambda phone: "".join(c for c in phone if c.isdigit() or c == "+")
     env.filters["longdate"] = lambda day: f"{day:%B} {day.day}, {day.year}"
     return env
+
+
+class _ProjectLoader(jinja2.FileSystemLoader):
+    """Templates come from templates/ only: a link that leads elsewhere is refused."""
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = super().get_source(environment, template)
+        folder = Path(self.searchpath[0]).resolve()
+        if not Path(filename).resolve().is_relative_to(folder):
+            raise RenderError(f"templates/{template}: is a link to a file outside the "
+                              "project; keep templates inside templates/")
+        return source, filename, uptodate
 
 
 def render_html(document: Document, brand: Brand, root: Path,
@@ -74,6 +86,9 @@ def render_html(document: Document, brand: Brand, root: Path,
                           "define the value or fix the name in the template") from None
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"templates/{exc.name}: template not found") from None
+    except RecursionError:
+        raise RenderError(f"templates/{kind.template}: a macro or include calls itself "
+                          "without end; check the templates") from None
 
 
 def css_colours(brand: Brand, profile: Profile) -> dict[str, str]:

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+import math
 import os
 import re
 import uuid
@@ -261,6 +262,9 @@ def _content_clock(document: Document) -> Iterator[None]:
     SOURCE_DATE_EPOCH; default it to the revision date so equal content gives
     equal bytes, whenever and wherever it is built."""
     saved = os.environ.get("SOURCE_DATE_EPOCH")
+    if saved is not None and not saved.strip().isdigit():
+        raise RenderError(f"SOURCE_DATE_EPOCH is '{saved}'; it must be a number of seconds "
+                          "since 1970, or unset")
     if saved is None:
         revision = dt.datetime.combine(document.handout.revision, dt.time(),
                                        tzinfo=dt.timezone.utc)
@@ -371,14 +375,17 @@ def check_layout(laid_out, document: Document, html: str) -> None:
             _check_too_wide(page, document)
         return
     anchors = [page.anchors for page in laid_out.pages]
-    pages_of = _pages_of_panels(laid_out)
+    pages_of, floors = _panel_pages_and_floors(laid_out)
     for panel in kind.panels:
-        _check_panel(anchors, panel, document, f'id="{PANEL_LIMIT.format(panel)}"' in html)
+        advice = ("shorten the title, subtitle or summary" if panel in kind.fixed_panels
+                  else "shorten its sections or move one to another panel")
+        _check_panel(anchors, panel, document, f'id="{PANEL_LIMIT.format(panel)}"' in html,
+                     floors.get(panel), advice)
         if len(pages_of.get(panel, ())) > 1:
             # WeasyPrint continues an absolutely placed panel that is too tall on the
             # next page, on top of that page's panels; its probes move along with it.
             raise RenderError(f"{document.label}: panel '{panel}' overflows onto another "
-                              "page; shorten its sections or move one to another panel")
+                              f"page; {advice}")
     for page in laid_out.pages:
         _check_too_wide(page, document)
     pages = len(laid_out.pages)
@@ -391,7 +398,8 @@ def check_layout(laid_out, document: Document, html: str) -> None:
         raise RenderError(f"{document.label}: {pages} page(s), expected {kind.min_pages}")
 
 
-def _check_panel(anchors: list[dict], panel: str, document: Document, in_html: bool) -> None:
+def _check_panel(anchors: list[dict], panel: str, document: Document, in_html: bool,
+                 floor: float | None, advice: str) -> None:
     end, limit = _first_anchor(anchors, PANEL_END.format(panel)), \
         _first_anchor(anchors, PANEL_LIMIT.format(panel))
     if (end is None or limit is None) and not in_html:
@@ -399,23 +407,45 @@ def _check_panel(anchors: list[dict], panel: str, document: Document, in_html: b
     # WeasyPrint drops an absolutely placed panel that cannot fit on its page at all.
     if end is None or limit is None or end[0] > limit[0]:
         raise RenderError(f"{document.label}: panel '{panel}' overflows onto another page; "
-                          "shorten its sections or move one to another panel")
-    over = end[1] - limit[1]
+                          f"{advice}")
+    # Content placed at a fixed spot in the panel (the cover's tagline) is a floor too:
+    # flowing text must stop above it, or the two are printed over each other.
+    lowest = min(limit[1], floor) if floor is not None else limit[1]
+    over = end[1] - lowest
     if over > OVERFLOW_TOLERANCE_PX:
         raise RenderError(
-            f"{document.label}: panel '{panel}' overflows by {over * 0.75:.0f} pt; "
-            "shorten its sections or move one to another panel")
+            f"{document.label}: panel '{panel}' overflows by {over * 0.75:.0f} pt; {advice}")
 
 
-def _pages_of_panels(laid_out) -> dict[str, set[int]]:
-    """The pages on which each panel's box has a piece."""
-    found: dict[str, set[int]] = {}
+def _panel_pages_and_floors(laid_out) -> tuple[dict[str, set[int]], dict[str, float]]:
+    """The pages on which each panel's box has a piece, and the top of the highest
+    absolutely placed content inside each panel (flowing content must end above it)."""
+    pages: dict[str, set[int]] = {}
+    floors: dict[str, float] = {}
     for index, page in enumerate(laid_out.pages):
         for box in _descendants(page._page_box):
             panel = _panel_name(box)
-            if panel:
-                found.setdefault(panel, set()).add(index)
-    return found
+            if not panel:
+                continue
+            pages.setdefault(panel, set()).add(index)
+            for inner in _placed_in(box):
+                floors[panel] = min(floors.get(panel, math.inf), inner.border_box_y())
+    return pages, floors
+
+
+def _placed_in(panel_box):
+    """Absolutely placed content whose position is fixed by the panel itself, not by a
+    box in the flow (a tick box or an icon moves with its list item or call box)."""
+    for child in getattr(panel_box, "children", ()):
+        style = getattr(child, "style", None)
+        position = style["position"] if style is not None else "static"
+        classes = (child.element.get("class") or "").split() \
+            if getattr(child, "element", None) is not None else []
+        marker = "::" in (getattr(child, "element_tag", "") or "")  # list markers
+        if position == "absolute" and "probe" not in classes and not marker:
+            yield child
+        elif position == "static":
+            yield from _placed_in(child)
 
 
 def _panel_name(box) -> str | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
+from .errors import one_line
 from .yamlio import LineDict
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -21,7 +23,7 @@ class Checker:
     def problem(self, path: str, message: str, line: int | None = None) -> None:
         where = f"{self.label}:{line}" if line else self.label
         key = f" {path}:" if path else ""
-        self.problems.append(f"{where}:{key} {message}")
+        self.problems.append(one_line(f"{where}:{key} {message}"))
 
     def mapping(self, value: Any, path: str, line: int | None = None) -> LineDict | None:
         if isinstance(value, LineDict):
@@ -51,11 +53,17 @@ class Checker:
             self.problem(_join(path, key), f"must be non-empty text, not {_kind(value)}",
                          data.line_of(key))
             return default
+        if not printable(value):
+            self.problem(_join(path, key), "contains a character that cannot be printed "
+                         "(a control code or half of a broken character); retype it",
+                         data.line_of(key))
+            return default
         return value.strip()
 
     def number(self, data: LineDict, key: str, path: str) -> float:
         value = data.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value) or value <= 0):
             if key in data:
                 self.problem(_join(path, key), f"must be a positive number, not {_kind(value)}",
                              data.line_of(key))
@@ -82,11 +90,18 @@ class Checker:
     def text_list(self, data: LineDict, key: str, path: str) -> tuple[str, ...]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(
-                isinstance(item, str) and item.strip() for item in value):
+                isinstance(item, str) and item.strip() and printable(item) for item in value):
             self.problem(_join(path, key), "must be a list of non-empty text items",
                          data.line_of(key))
             return ()
         return tuple(item.strip() for item in value)
+
+
+def printable(text: str) -> bool:
+    """No lone surrogates (they cannot even be encoded) and no control codes other
+    than line breaks and tabs."""
+    return not any(0xD800 <= ord(c) <= 0xDFFF or (ord(c) < 32 and c not in "\n\t\r")
+                   or 0x7F <= ord(c) < 0xA0 for c in text)
 
 
 def _join(path: str, key: Any) -> str:
@@ -97,4 +112,5 @@ def _kind(value: Any) -> str:
     if value is None:
         return "an empty value"
     return {dict: "a mapping", LineDict: "a mapping", list: "a list", str: "text",
-            bool: "true/false", int: "a number", float: "a number"}.get(type(value), "a date")
+            bool: "true/false", int: "a number", float: "a number",
+            bytes: "binary data"}.get(type(value), "a date")

@@ -6,6 +6,7 @@ instead of leaving the editor to hunt for the key.
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,16 @@ MAX_DEPTH = 12
 def load_yaml(path: Path, label: str, root: Path | None = None) -> Any:
     """Parse one YAML file safely; `label` is how errors name the file. With `root`,
     a file that resolves outside that folder (through a link) is refused."""
-    if root is not None and not path.resolve().is_relative_to(root.resolve()):
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        raise ContentError([f"{label}: a link that cannot be resolved (a loop?)"]) from None
+    if root is not None and not resolved.is_relative_to(root.resolve()):
         raise ContentError([f"{label}: is a link to a file outside the project; keep "
                             "content files inside the project folder"])
+    if resolved.exists() and not stat.S_ISREG(resolved.stat().st_mode):
+        raise ContentError([f"{label}: not a regular file (a folder or a pipe); it must be "
+                            "a YAML text file"])
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -91,6 +99,9 @@ def load_yaml(path: Path, label: str, root: Path | None = None) -> Any:
         reason = getattr(exc, "strerror", None) or exc
         raise ContentError([f"{label}: cannot read ({reason}); save it as UTF-8 text"]) \
             from None
+    if not text.strip() or all(line.lstrip().startswith("#") or not line.strip()
+                               for line in text.splitlines()):
+        raise ContentError([f"{label}: the file is empty; fill it in or remove it"])
     try:
         _check_depth(text, label)
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass

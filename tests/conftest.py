@@ -55,6 +55,16 @@ def run_cli(*args: str, project: Path | None = None) -> Result:
     return CliRunner().invoke(cli, [*prefix, *map(str, args)])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_temporary_folder():
+    """Renders done inside the test process (CliRunner) go to a private temporary
+    folder that is removed at the end, as `python pipeline.py` does for itself."""
+    from clinicprint.processes import private_tempdir
+
+    with private_tempdir():
+        yield
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A private copy of the project's content, safe to break."""

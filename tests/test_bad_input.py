@@ -11,6 +11,8 @@ command-line options. Add a case to CORPUS for every new kind of bad input.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +166,49 @@ CORPUS = [
     Case("unknown-patient-field", lambda p: change(
         p, D, lambda d: section(d, "details")["items"].append({"label": "X:", "field": "ssn"})),
          (f"{D}:", "'ssn' is not a patient field")),
+    Case("lone-surrogate", lambda p: replace_text(
+        p, D, "title: Test handout", 'title: "Test \\ud800 handout"'),
+         (f"{D}:", "title: contains a character that cannot be printed")),
+    Case("after-not-text", lambda p: change(
+        p, D, lambda d: d.update(overrides={first_variant(p): {"add": [
+            {"id": "extra", "title": "Extra", "body": "Hi.", "after": ["part-1"]}]}})),
+         (f"{D}:", ".add[0].after: must be the id of one section")),
+    Case("link-loop", lambda p: os.symlink("loop.yaml", p / "handouts/loop.yaml"),
+         ("handouts/loop.yaml: not a regular file",)),
+    Case("named-pipe", lambda p: os.mkfifo(p / "handouts/pipe.yaml"),
+         ("handouts/pipe.yaml: not a regular file",)),
+    Case("folder-named-yaml", lambda p: (p / "handouts/folder.yaml").mkdir(),
+         ("handouts/folder.yaml: not a regular file",)),
+    Case("empty-file", lambda p: (p / D).write_text("# nothing yet\n"),
+         (D, "the file is empty")),
+    Case("newline-in-code", lambda p: change(
+        p, D, lambda d: d.update(document_code="BSC-1\nError: all good")),
+         (f"{D}:", "document_code: 'BSC-1\\nError: all good' must be capital letters")),
+    Case("revision-1900", lambda p: change(
+        p, D, lambda d: d.update(revision=dt.date(1900, 1, 1))),
+         (f"{D}:", "revision: 1900-01-01 is before 2000")),
+    Case("figure-not-a-picture", lambda p: change(
+        p, D, lambda d: d["sections"][0].update(figure={
+            "src": "brand.yaml", "alt": "A", "caption": "C"})),
+         (f"{D}:", "figure.src: 'brand.yaml' is not a picture")),
+    Case("call-box-changed-type", lambda p: change(
+        p, D, lambda d: d.update(overrides={first_variant(p): {"replace": {
+            "call-clinic": {"type": "call-911"}}}})),
+         ("test-discharge [", "required section 'call-clinic' is missing"),
+         (*BUILD_DISCHARGE, "--variant", "FIRST_VARIANT")),
+    Case("remove-and-replace", lambda p: change(
+        p, D, lambda d: d.update(overrides={first_variant(p): {
+            "remove": ["part-1"], "replace": {"part-1": {"title": "X"}}}})),
+         (f"{D}:", ".replace.part-1: this section is also in remove")),
+    Case("template-link-outside", lambda p: (
+        (p.parent / "macros.html").write_text((p / "templates/macros.html").read_text()),
+        (p / "templates/macros.html").unlink(),
+        os.symlink(p.parent / "macros.html", p / "templates/macros.html")),
+         ("templates/macros.html: is a link to a file outside",), BUILD_DISCHARGE),
+    Case("template-recursion", lambda p: append(
+        p, "templates/macros.html", "\n{% macro loop() %}{{ loop() }}{% endmacro %}"
+        "{{ loop() }}\n"),
+         ("calls itself without end",), BUILD_DISCHARGE),
     # --- variants, brand, plain words -----------------------------------------------
     Case("variant-stylesheet-missing", lambda p: change(
         p, "variants.yaml", lambda d: d["variants"][first_variant(p)].update(
@@ -171,6 +216,9 @@ CORPUS = [
          ("variants.yaml:", "stylesheet: file 'styles/missing.css' not found")),
     Case("no-variants", lambda p: factory.save(p / "variants.yaml", {"variants": {}}),
          ("variants.yaml:", "define at least one variant")),
+    Case("variant-target-nan", lambda p: replace_text(
+        p, "variants.yaml", "reading_grade_max: ", "reading_grade_max: .nan #"),
+         ("variants.yaml:", "reading_grade_max: must be a positive number")),
     Case("variant-target-negative", lambda p: change(
         p, "variants.yaml", lambda d: d["variants"][first_variant(p)].update(min_body_pt=-2)),
          ("variants.yaml:", "min_body_pt: must be a positive number")),
@@ -247,6 +295,16 @@ CORPUS = [
          ("discharge", "--merge")),
     Case("discharge-csv-missing", lambda p: None, ("no-such.csv: no such CSV file",),
          ("discharge", "--csv", "no-such.csv")),
+    Case("project-missing", lambda p: None, ("does not exist",),
+         ("--project", "PROJECT/nowhere", "list"), code=2),
+    Case("combine-path-outside", lambda p: (
+        (p / "s1/office").mkdir(parents=True), (p / "evil.pdf").write_bytes(b"%PDF-1.4"),
+        (p / "s1/manifest.json").write_text(json.dumps({"documents": [{
+            "handout": "x", "variant": "y", "profile": "office", "path": "../evil.pdf",
+            "pages": 1, "document_code": "X", "revision": "2026-01-01",
+            "sha256": hashlib.sha256(b"%PDF-1.4").hexdigest()}]}))),
+         ("path '../evil.pdf' leads outside",),
+         ("combine", "PROJECT/s1", "-o", "PROJECT/joined")),
     Case("proof-before-build", lambda p: None, ("nothing built yet",), ("proof",)),
     Case("combine-empty-folder", lambda p: (p / "empty").mkdir(), ("missing or empty",),
          ("combine", "PROJECT/empty", "-o", "PROJECT/joined")),
@@ -270,7 +328,8 @@ def test_bad_input_corpus(sandbox: Path, tmp_path: Path, case: Case) -> None:
     case.mutate(sandbox)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    args = [arg.replace("PROJECT", str(sandbox)) for arg in case.args]
+    args = [arg.replace("PROJECT", str(sandbox)).replace("FIRST_VARIANT", first_variant(sandbox))
+            for arg in case.args]
     proc = run_pipeline(*args, project=sandbox, cwd=tmp_path,
                         env={"TMPDIR": str(temporary)}, timeout=120)
     err = proc.stderr.decode("utf-8", "replace")

@@ -124,3 +124,50 @@ def test_discharge_past_its_last_page_fails_naming_the_section(generated: Path) 
         path.write_bytes(original)
     assert "pages, more than the" in failure.value.message
     assert "section 'more-" in failure.value.message
+
+
+def _text_bottom_and_fixed_top(laid_out, panel: str) -> tuple[float, float]:
+    """The lowest flowing text in the panel, and the top of its fixed-position content."""
+    from clinicprint.render_pdf import _descendants, _panel_name, _placed_in
+
+    for page in laid_out.pages:
+        for box in _descendants(page._page_box):
+            if _panel_name(box) == panel:
+                fixed = [inner for inner in _placed_in(box)]
+                inside_fixed = {id(b) for inner in fixed for b in _descendants(inner)}
+                texts = [b for b in _descendants(box) if getattr(b, "text", "").strip()
+                         and id(b) not in inside_fixed]
+                return (max(b.position_y + b.height for b in texts),
+                        min(inner.border_box_y() for inner in fixed))
+    raise AssertionError(f"no panel {panel}")
+
+
+@pytest.mark.parametrize("profile", brochure_profiles())
+def test_cover_text_never_runs_into_the_tagline(generated: Path, profile: str) -> None:
+    """Grow the summary a sentence at a time: while it builds, its text stays above the
+    tagline; the first sentence too many is an error naming the cover."""
+    if "cover" not in BROCHURE.fixed_panels:
+        pytest.skip("this layout has no fixed cover")
+    path = generated / "handouts/test-brochure.yaml"
+    original = path.read_bytes()
+    data = factory.load(path)
+    loaded = load_project(generated)
+    variant = next(iter(loaded.variants))
+    try:
+        for count in range(2, 60, 2):
+            data["summary"] = "Walk a bit each day and rest when you need to. " * count
+            factory.save(path, data)
+            loaded = load_project(generated)
+            document = plan(loaded, ["test-brochure"], [variant], [profile])[0]
+            html = render_html(document, loaded.brand, generated)
+            try:
+                rendered = render_pdf(html, document, generated, loaded.brand)
+            except RenderError as exc:
+                assert "panel 'cover' overflows" in exc.message, exc.message
+                break
+            bottom, fixed_top = _text_bottom_and_fixed_top(rendered.layout, "cover")
+            assert bottom <= fixed_top + 0.5, (count, bottom, fixed_top)
+        else:
+            pytest.fail("the cover never overflowed")
+    finally:
+        path.write_bytes(original)
