@@ -325,10 +325,11 @@ def sandbox(project: Path) -> Path:
 
 @pytest.mark.parametrize("case", CORPUS, ids=[case.name for case in CORPUS])
 def test_bad_input_corpus(sandbox: Path, tmp_path: Path, case: Case) -> None:
+    variant = first_variant(sandbox)
     case.mutate(sandbox)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
-    args = [arg.replace("PROJECT", str(sandbox)).replace("FIRST_VARIANT", first_variant(sandbox))
+    args = [arg.replace("PROJECT", str(sandbox)).replace("FIRST_VARIANT", variant)
             for arg in case.args]
     proc = run_pipeline(*args, project=sandbox, cwd=tmp_path,
                         env={"TMPDIR": str(temporary)}, timeout=120)
