@@ -82,7 +82,8 @@ def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ..
         return
     if no_gates:
         _warn("quality gates are OFF (--no-gates): these PDFs are not checked for "
-              "reading level, print size, contrast, required sections or review date")
+              "reading level, print size, contrast, required sections, review date or "
+              "press preflight")
     gates = builder.GateOptions(enabled=not no_gates, allow_expired=allow_expired)
     progress = Progress(quiet)
     result = builder.build(root, output, handouts, variants, profiles, pdfx, gates,
@@ -267,6 +268,47 @@ def _gate_table(reports) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
                      for row in rows)
+
+
+@cli.command("preflight")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="The build's output folder.  [default: output/]")
+@click.pass_context
+def preflight_(ctx: click.Context, output: Path | None) -> None:
+    """Preflight every built press PDF as a print shop would, and print a table.
+
+    Colour spaces, most ink on any spot (Ghostscript separations), crop-mark colour,
+    page boxes, embedded fonts, image resolution, annotations and PDF/X output intent.
+    `build` runs the same checks on each press PDF. Exits 1 if any check fails.
+    """
+    from clinicprint.preflight import preflight_built
+
+    reports = preflight_built((output or _root(ctx) / "output").resolve())
+    click.echo(_preflight_table(reports))
+    for report in reports:
+        for warning in report.warnings:
+            _warn(warning)
+    failures = [failure for report in reports for failure in report.failures]
+    if failures:
+        raise PipelineError("\n".join(failures))
+    click.echo(f"Preflight passed for {len(reports)} press PDFs.")
+
+
+def _preflight_table(reports) -> str:
+    lines = []
+    for r in reports:
+        dpi = f"{r.min_image_dpi:.0f} dpi" if r.min_image_dpi else "no raster images"
+        limit = f" (limit {r.ink_limit} %)" if r.ink_limit else ""
+        lines += [f"{r.label}: {'pass' if r.passed else 'FAIL'}",
+                  f"  PDF/X          {r.pdfx}; output intent {r.output_intent}",
+                  f"  colour spaces  {', '.join(r.colour_spaces) or '-'}",
+                  f"  most ink       {r.max_ink:.0f} %{limit}",
+                  f"  crop marks     {r.marks}",
+                  f"  boxes          {r.boxes}",
+                  f"  fonts          {r.fonts}",
+                  f"  images         {dpi}",
+                  f"  annotations    {r.annotations} inside the bleed"]
+    return "\n".join(lines)
 
 
 def _warn(message: str) -> None:

@@ -56,7 +56,14 @@ def plan(project: Project, handouts: Iterable[str] = (), variants: Iterable[str]
     return documents
 
 
+PDFX_1A_GONE = ("PDF/X-1a is not made: it forbids the transparency these pages use, and "
+                "flattening it turns text into pictures; send the PDF/X-4 file (every "
+                "current RIP accepts it; see README, 'Sending to the print shop')")
+
+
 def _with_pdfx(profile: Profile, pdfx: str) -> Profile:
+    if pdfx == "x-1a":
+        raise PipelineError(PDFX_1A_GONE)
     if pdfx not in PDFX_VARIANTS:
         raise PipelineError(f"unknown PDF/X version '{pdfx}'; use {' or '.join(PDFX_VARIANTS)}")
     if profile.pdf_variant and profile.pdf_variant.startswith("pdf/x"):
@@ -108,6 +115,11 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
                                 "while rendering; a bug in the pipeline, please report it")
         return outcome
     outcome.warnings += rendered.warnings
+    if gates.enabled and document.profile.cmyk:
+        from .preflight import problems
+
+        # Its warnings (image resolution) repeat the renderer's, which name the file.
+        outcome.problems += problems(rendered.pdf, document.label, document.profile)[0]
     if gates.enabled:
         outcome.report = run_gates(document, project, html, rendered.layout, rendered.pdf,
                                    gates.today, gates.allow_expired, reading=False)

@@ -58,6 +58,7 @@ class Profile:
     cmyk: bool = False      # brand colours written as CMYK, CMYK output intent
     pdf_variant: str | None = None
     stylesheet: str | None = None
+    ink_limit: int | None = None  # most ink, in percent, anywhere on a press page
     # The reading edition (screen, web) replaces the kind's print layout with one
     # column in reading order: its own template and stylesheet, any length.
     template: str | None = None
@@ -76,7 +77,8 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "press": Profile(
         "press", "print shop: PDF/X-4, CMYK, 0.125 in bleed and crop marks",
-        "letter", 8.5, 11.0, bleed_in=0.125, marks=True, cmyk=True, pdf_variant="pdf/x-4"),
+        "letter", 8.5, 11.0, bleed_in=0.125, marks=True, cmyk=True, pdf_variant="pdf/x-4",
+        ink_limit=300),
     "office": Profile(
         "office", "office printer: US Letter, no bleed, RGB", "letter", 8.5, 11.0),
     "office-a4": Profile(
@@ -93,18 +95,24 @@ PROFILES: dict[str, Profile] = {
         "letter", 8.5, 11.0, stylesheet="styles/profile-web.css", template="reading.html",
         layout_stylesheet="styles/reading.css", writer="web"),
 }
-PDFX_VARIANTS = {"x-4": "pdf/x-4", "x-1a": "pdf/x-1a"}
+# PDF/X-1a is not offered: it forbids transparency, and flattening it would turn
+# these pages into pictures (see README, "Sending to the print shop").
+PDFX_VARIANTS = {"x-4": "pdf/x-4"}
 
-# The press output intent. Ghostscript's SWOP profile (Debian's libgs-common,
-# installed by scripts/system-deps.sh) is AGPL-licensed, so it is read from the
-# system instead of being copied into this repository. A print shop's own
-# profile can be named instead.
+# The press output intent: a profile of the registered characterization CGATS TR 006
+# (GRACoL), made from openly licensed data and shipped with the code
+# (clinicprint/icc/README.md). A print shop's own profile can be named instead.
 CMYK_PROFILE_ENV = "HANDOUTS_CMYK_PROFILE"
-DEFAULT_CMYK_PROFILE = "/usr/share/color/icc/ghostscript/default_cmyk.icc"
+DEFAULT_CMYK_PROFILE = Path(__file__).resolve().parent / "icc" / "GRACoL2006-TR006-300.icc"
+
+
+def default_cmyk_profile() -> Path:
+    return DEFAULT_CMYK_PROFILE
 
 
 def cmyk_profile() -> Path:
-    return Path(os.environ.get(CMYK_PROFILE_ENV) or DEFAULT_CMYK_PROFILE)
+    override = os.environ.get(CMYK_PROFILE_ENV)
+    return Path(override).resolve() if override else DEFAULT_CMYK_PROFILE
 
 # WeasyPrint draws crop marks in the CSS bleed area, from its outer edge halfway in.
 # A CSS bleed three times the real bleed puts the marks wholly outside the real bleed.

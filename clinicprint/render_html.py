@@ -103,9 +103,9 @@ def css_colours(brand: Brand, profile: Profile) -> dict[str, str]:
 def press_profile() -> Path:
     path = cmyk_profile()
     if not path.is_file():
-        raise RenderError(f"{path}: CMYK ICC profile for press PDFs not found; install "
-                          f"Debian's libgs-common (make build does) or set "
-                          f"{CMYK_PROFILE_ENV} to the print shop's profile")
+        raise RenderError(f"{path}: CMYK ICC profile for press PDFs not found; set "
+                          f"{CMYK_PROFILE_ENV} to the print shop's profile, or unset it "
+                          f"to use the bundled GRACoL (CGATS TR 006) profile")
     return path
 
 

@@ -292,6 +292,10 @@ def render_pdf(html: str, document: Document, root: Path, brand: Brand,
             from .tagged_pdf import repair
 
             pdf = repair(pdf)
+    if document.profile.cmyk:
+        from .press import finish_press_pdf
+
+        pdf = finish_press_pdf(pdf, identifier)
     if warnings:
         more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
         raise RenderError(f"{document.label}: WeasyPrint reported: "

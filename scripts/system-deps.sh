@@ -1,13 +1,14 @@
 #!/bin/sh
 # Debian packages the pipeline and its tests use: Pango and HarfBuzz-Subset
-# for WeasyPrint, Ghostscript's CMYK ICC profile for press PDFs, qpdf to check
-# PDF structure. Installs only what is missing, so it is quick on a ready machine.
+# for WeasyPrint, Ghostscript to preflight press PDFs, qpdf to check PDF
+# structure; with --test, Chromium and Apache PDFBox. Installs only what is
+# missing, so it is quick on a ready machine.
 set -eu
 missing=""
 command -v qpdf >/dev/null 2>&1 || missing="$missing qpdf"
 ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing="$missing libpango-1.0-0 libpangoft2-1.0-0"
-# The press profile's CMYK output intent (Ghostscript's SWOP ICC profile).
-[ -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || missing="$missing libgs-common"
+# Ghostscript separates press PDFs into plates for the preflight (ink limit, marks).
+command -v gs >/dev/null 2>&1 || missing="$missing ghostscript"
 # WeasyPrint subsets fonts with HarfBuzz when it can (fontTools otherwise).
 ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || missing="$missing libharfbuzz-subset0"
 # With --test: Chromium, to load the proof gallery as a browser would and to run
@@ -15,6 +16,12 @@ ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || missing="$missing l
 if [ "${1:-}" = "--test" ]; then
     command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
     command -v npm >/dev/null 2>&1 || missing="$missing npm"
+    # Apache PDFBox's preflight for press PDFs. Debian's libpdfbox2-java does not pull in
+    # the javax.activation and JAXB jars its preflight needs on current Java, nor Java.
+    command -v java >/dev/null 2>&1 || missing="$missing default-jre-headless"
+    [ -f /usr/share/java/preflight.jar ] || missing="$missing libpdfbox2-java"
+    [ -f /usr/share/java/javax.activation.jar ] || missing="$missing libactivation-java"
+    [ -f /usr/share/java/jaxb-api.jar ] || missing="$missing libjaxb-api-java"
 fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then

@@ -69,13 +69,11 @@ def test_press_has_the_booking_qr_code_and_its_address_in_words(built: Path) -> 
     assert "scan the code" in text
 
 
-def test_press_pdfx1a_on_request(project: Path) -> None:
+def test_press_pdfx1a_is_refused_not_mislabelled(project: Path) -> None:
     result = run_cli("build", "--profile", "press", "--variant", "general", "--pdfx", "x-1a",
                      project=project)
-    assert result.exit_code == 0, result.output
-    reader = PdfReader(project / f"output/press/{BROCHURE}/general.pdf")
-    assert reader.metadata["/GTS_PDFXVersion"] == "PDF/X-1a:2003"
-    assert reader.trailer["/Root"]["/OutputIntents"]
+    assert_clean_failure(result, "PDF/X-1a is not made", "PDF/X-4")
+    assert not list(project.rglob("*.pdf"))
 
 
 def test_press_without_a_cmyk_profile_says_how_to_fix_it(project: Path,
@@ -83,7 +81,7 @@ def test_press_without_a_cmyk_profile_says_how_to_fix_it(project: Path,
     monkeypatch.setenv("HANDOUTS_CMYK_PROFILE", str(project / "missing.icc"))
     result = run_cli("build", "--profile", "press", "--variant", "general", project=project)
     assert_clean_failure(result, "missing.icc: CMYK ICC profile for press PDFs not found",
-                         "libgs-common", "HANDOUTS_CMYK_PROFILE")
+                         "GRACoL", "HANDOUTS_CMYK_PROFILE")
     assert not (project / "output/press").exists() or not list(
         (project / "output/press").rglob("*.pdf"))
 
