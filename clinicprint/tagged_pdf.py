@@ -160,15 +160,16 @@ def _item_parts(element, kids: list) -> list:
 
 # --- headings --------------------------------------------------------------
 
-def _marked_items(element) -> list[tuple[object, int]]:
-    """(page, MCID) of every content item under an element, in order."""
+def _marked_items(element, deep: bool = True) -> list[tuple[object, int]]:
+    """(page, MCID) of every content item under an element, in order; with
+    deep=False only the element's own items, not those of its child elements."""
     found = []
     for kid in _kids(element):
         if isinstance(kid, int):
             found.append((element.get("/Pg"), int(kid)))
         elif isinstance(kid, Dictionary) and kid.get("/Type") == Name("/MCR"):
             found.append((kid.get("/Pg", element.get("/Pg")), int(kid.MCID)))
-        elif _is_element(kid):
+        elif deep and _is_element(kid):
             found += _marked_items(kid)
     return found
 
@@ -248,13 +249,7 @@ def _reached(tree) -> set[tuple[tuple[int, int], int]]:
 
 
 def _direct_items(element) -> list:
-    found = []
-    for kid in _kids(element):
-        if isinstance(kid, int):
-            found.append((element.get("/Pg"), int(kid)))
-        elif isinstance(kid, Dictionary) and kid.get("/Type") == Name("/MCR"):
-            found.append((kid.get("/Pg", element.get("/Pg")), int(kid.MCID)))
-    return found
+    return _marked_items(element, deep=False)
 
 
 def _artifact_orphans(pdf, page, reached: set) -> None:
