@@ -1,19 +1,30 @@
-# The two commands in the README. Each makes a local virtual environment on
+# The commands in the README. Each makes a local virtual environment on
 # first use (and again whenever pyproject.toml changes), so a fresh machine
 # needs only python3.
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: build test clean
+.PHONY: build test serve clean
 
 build: $(STAMP)
 	sh scripts/system-deps.sh
 	$(PY) pipeline.py build
 
-test: $(STAMP)
+test: $(STAMP) node_modules/.installed
 	sh scripts/system-deps.sh --test
 	$(PY) -m pytest -q
+
+# The discharge desk on http://127.0.0.1:8765/ (pass options with ARGS="--port 9000").
+serve: $(STAMP)
+	sh scripts/system-deps.sh
+	$(PY) pipeline.py serve $(ARGS)
+
+# axe-core (accessibility rules) for the desk's browser tests, at the locked version.
+node_modules/.installed: package.json package-lock.json
+	sh scripts/system-deps.sh --test
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,4 +32,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf output $(VENV)
+	rm -rf output $(VENV) node_modules

@@ -40,8 +40,8 @@ def cli(ctx: click.Context, project: Path) -> None:
 @click.option("--variant", "variants", multiple=True, metavar="NAME",
               help="Build only this audience variant (repeatable).")
 @click.option("--profile", "profiles", multiple=True, metavar="NAME",
-              help="Build only for this print profile (repeatable): press, office, "
-                   "office-a4, screen.")
+              help="Build only for this profile (repeatable): press, office, "
+                   "office-a4, screen, web.")
 @click.option("--pdfx", type=click.Choice(["x-4", "x-1a"]), default="x-4", show_default=True,
               help="PDF/X version of press PDFs; choose x-1a only if the print shop asks.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
@@ -194,6 +194,41 @@ def discharge(ctx: click.Context, handout: str | None, variant: str, csv_file: P
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but this computer (loopback) needs an "
+                   "access code.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port, printed at start).")
+@click.option("--access-code-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="File holding the access code nurses type once per "
+                                 "browser session.  [default: $DESK_ACCESS_CODE]")
+@click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV file that gets one line per sheet handed out (no patient data).  "
+                   "[default: records/discharge-desk.csv in the project]")
+@click.option("--renderers", type=click.IntRange(1, 32), default=None,
+              help="Warm renderer processes.  [default: the number of CPUs]")
+@click.option("--client-timeout", type=click.FloatRange(1, 600), default=20.0,
+              show_default=True, help="Seconds a request may take to arrive before it is "
+                                      "answered with 408.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, access_code_file: Path | None,
+          record: Path | None, renderers: int | None, client_timeout: float) -> None:
+    """Start the discharge desk: a web page where nurses fill in and print sheets.
+
+    Listens on http://127.0.0.1:8765/ by default. Patient details stay in memory
+    for one request: never in logs, files or caches. Stop with Ctrl-C.
+    """
+    from clinicprint.desk import DeskConfig, read_access_code, serve as run_desk
+    from clinicprint.desk_workers import default_size
+
+    config = DeskConfig(root=_root(ctx), host=host, port=port,
+                        access_code=read_access_code(access_code_file),
+                        record=record.resolve() if record else None,
+                        renderers=renderers or default_size(), client_timeout=client_timeout)
+    run_desk(config, announce=lambda line: click.echo(line, err=True))
+
+
+@cli.command()
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="The build's output folder.  [default: output/]")
 @click.option("--approve", is_flag=True,
@@ -216,7 +251,7 @@ def proof(ctx: click.Context, output: Path | None, approve: bool) -> None:
     if approve:
         from clinicprint.visual import approve as approve_pages
 
-        entries = read_manifest(output)
+        entries = [e for e in read_manifest(output) if e.path.endswith(".pdf")]
         count = approve_pages([(output / e.path, e.path) for e in entries],
                               root / "tests" / "baselines")
         click.echo(f"Approved {count} pages of {len(entries)} documents as baselines in "

@@ -184,10 +184,14 @@ def main() -> None:
     print(machine)
     print(report)
     if "--write" in sys.argv:
-        (ROOT / "benchmarks/RESULTS.md").write_text(
+        results_file = ROOT / "benchmarks/RESULTS.md"
+        # Sections ("## ...") written by other benchmark scripts are kept.
+        old = results_file.read_text(encoding="utf-8") if results_file.exists() else ""
+        others = old[old.index("\n## "):] if "\n## " in old else ""
+        results_file.write_text(
             "# Benchmark results\n\n"
             f"Measured by `benchmarks/bench.py` on {time.strftime('%Y-%m-%d')}, {machine}.\n\n"
-            f"{report}\n")
+            f"{report}\n{others}")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ class Section:
     panel: str | None = None
     fields: tuple[str, ...] = ()  # write-in items: the patient field that fills each one
     icons: tuple[Icon, ...] = ()
+    topic: str | None = None      # its place in the reading edition (see reading_order.py)
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,7 @@ HANDOUT_REQUIRED = {"kind", "title", "document_code", "revision", "review", "sec
 HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "profiles", "overrides",
                     "allowed_terms", "brochure"}
 SECTION_REQUIRED = {"id", "title"}
-SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel", "icons"}
+SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel", "icons", "topic"}
 OVERRIDE_KEYS = OVERRIDABLE | {"replace", "add", "remove"}
 # Limits far above any real handout, so a runaway file fails at once (README).
 MAX_SECTIONS = 40
@@ -465,7 +466,18 @@ class _HandoutReader:
             fields["panel"] = self._panel(data, path)
         if "icons" in data:
             fields["icons"] = self._icons(data, path)
+        if "topic" in data:
+            fields["topic"] = self._topic(data, path)
         return fields
+
+    def _topic(self, data: LineDict, path: str) -> str:
+        from .reading_order import TOPICS
+
+        topic = self.check.text(data, "topic", path)
+        if topic not in TOPICS:
+            self.check.problem(f"{path}.topic", f"'{topic}' is not a topic; use one of: "
+                               f"{', '.join(TOPICS)}", data.line_of("topic"))
+        return topic
 
     def _icons(self, parent: LineDict, path: str) -> tuple[Icon, ...]:
         """Pictograms: a list of {src, alt}; files must exist in the project."""

@@ -18,7 +18,8 @@ from .merge import Document
 from .output import ManifestEntry
 
 SHARED_INPUTS = ("brand.yaml", "variants.yaml", "plain-words.yaml")
-LIBRARIES = ("weasyprint", "pydyf", "pypdf", "jinja2", "markdown-it-py", "segno", "fonttools")
+LIBRARIES = ("weasyprint", "pydyf", "pypdf", "jinja2", "markdown-it-py", "segno", "fonttools",
+             "pikepdf")
 CODE = Path(__file__).resolve().parent
 
 

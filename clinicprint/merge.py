@@ -11,7 +11,8 @@ from .layouts import Profile
 
 @dataclass(frozen=True)
 class Document:
-    """One handout in one variant and one print profile: exactly one PDF."""
+    """One handout in one variant and one print profile: exactly one file (a PDF, or
+    the web edition's HTML page)."""
 
     handout: Handout
     variant: Variant
@@ -23,7 +24,8 @@ class Document:
 
     @property
     def relative_path(self) -> str:
-        return f"{self.profile.name}/{self.handout.id}/{self.variant.name}.pdf"
+        return (f"{self.profile.name}/{self.handout.id}/{self.variant.name}."
+                f"{self.profile.extension}")
 
     @property
     def label(self) -> str:

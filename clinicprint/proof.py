@@ -42,6 +42,9 @@ def _thumbnails(entries: list[ManifestEntry], output: Path, proof: Path) -> dict
         known = {}
     thumbs = {}
     for entry in entries:
+        if not entry.path.endswith(".pdf"):
+            thumbs[entry.path] = []  # the web edition: a page to open, not to picture
+            continue
         names = [f"thumbs/{entry.path.replace('.pdf', '')}-p{n}.png"
                  for n in range(1, entry.pages + 1)]
         if known.get(entry.path) != entry.sha256 or not all((proof / n).is_file()
@@ -66,7 +69,8 @@ def _side_by_side(entries: list[ManifestEntry], thumbs: dict,
     """Per handout and profile: one row per page, one column per variant."""
     groups: dict[tuple[str, str], list[ManifestEntry]] = defaultdict(list)
     for entry in entries:
-        groups[(entry.handout, entry.profile)].append(entry)
+        if entry.pages:
+            groups[(entry.handout, entry.profile)].append(entry)
     rank = {name: index for index, name in enumerate(variant_order)}
     views = []
     for (handout, profile), members in sorted(groups.items()):

@@ -16,6 +16,8 @@ from .layouts import (CMYK_PROFILE_ENV, KINDS, Profile, cmyk_profile, css_bleed_
 from .markup import keep_last_words, markdown_block, markdown_inline
 from .merge import Document
 
+DEFAULT_LANG = "en-US"
+
 
 @lru_cache(maxsize=4)
 def _environment(templates: Path) -> jinja2.Environment:
@@ -66,11 +68,18 @@ def render_html(document: Document, brand: Brand, root: Path,
         "patient": patient or {},
         "qr_code": qr_data_url(brand.scheduling_url, profile.cmyk)
         if kind.name == "brochure" else None,
+        # The document's language; a language axis can set it per document.
+        "lang": getattr(document, "lang", None) or DEFAULT_LANG,
     }
+    template = profile.template or kind.template
+    if profile.reading_edition:
+        from .reading_order import reading_order
+
+        context["reading_sections"] = reading_order(document.sections)
     try:
-        return env.get_template(kind.template).render(context)
+        return env.get_template(template).render(context)
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(f"templates/{exc.name or kind.template}:{exc.lineno}: template "
+        raise RenderError(f"templates/{exc.name or template}:{exc.lineno}: template "
                           f"syntax error: {exc.message}") from None
     except jinja2.UndefinedError as exc:
         where = _template_line(exc, root)

@@ -301,6 +301,10 @@ def render_pdf(html: str, document: Document, root: Path, brand: Brand,
         pdf = laid_out.write_pdf(
             pdf_identifier=identifier, finisher=_finisher(document.profile, identifier),
             **_pdf_options(document.profile))
+        if document.profile.pdf_variant == "pdf/ua-1":
+            from .tagged_pdf import repair
+
+            pdf = repair(pdf)
     if document.profile.cmyk:
         from .press import finish_press_pdf
 
@@ -382,6 +386,11 @@ def _identifier(html: str) -> bytes:
 def check_layout(laid_out, document: Document, html: str) -> None:
     """Overflow is an error: content never spills silently or onto an extra page."""
     kind = KINDS[document.handout.kind]
+    if document.profile.reading_edition:
+        # One column of any length: nothing can overflow a panel or a page count.
+        for page in laid_out.pages:
+            _check_too_wide(page, document)
+        return
     anchors = [page.anchors for page in laid_out.pages]
     pages_of, floors = _panel_pages_and_floors(laid_out)
     for panel in kind.panels:

@@ -1,0 +1,406 @@
+"""Warm renderer processes for the discharge desk.
+
+Each renderer is a process that loads the project, WeasyPrint and the fonts once
+(a warm-up render of a blank sheet), then renders one sheet at a time for the web
+layer, from memory to memory: the patient's details arrive through a pipe and the
+PDF goes back through it. Nothing is written, logged or cached with patient data.
+
+A renderer that dies, or hangs past the time limit, is replaced by the pool's
+monitor thread; the request it was serving is told so (RendererFailed) and is
+answered with a 500 that says nothing about the patient.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import inspect
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+LOG = logging.getLogger("clinicprint.desk")
+# Spawned, not forked: the desk has threads, and a forked copy of a threaded
+# process can inherit a held lock.
+CONTEXT = multiprocessing.get_context("spawn")
+SHEET_ID_FIELD = "sheet-id"  # read by templates/discharge.html
+
+
+@dataclass(frozen=True)
+class Job:
+    handout: str
+    variant: str
+    lang: str
+    profile: str
+    fields: dict[str, str]  # formatted by personal.parse_patient
+    with_brochure: bool
+    sheet_id: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a renderer answers: `status` is ok, refused (a message with no patient
+    data, e.g. an expired medical review) or unfit (the details do not fit)."""
+
+    status: str
+    pdf: bytes = b""
+    message: str = ""
+    document_code: str = ""
+    revision: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+class RendererFailed(Exception):
+    """The renderer died or hung while serving this request."""
+
+
+class NoRenderer(Exception):
+    """No renderer became free in time (the desk is overloaded or still starting)."""
+
+
+# --- inside a renderer process ----------------------------------------------------
+
+
+def _renderer_main(conn: Connection, root: str, tempdir: str, parent: int) -> None:
+    """The renderer's loop: warm up, say ready, then render jobs until the pipe closes
+    (which is also how it notices that the desk has gone; the kernel ends it too if
+    the desk is killed outright)."""
+    from .processes import end_with_parent
+
+    end_with_parent(parent)
+    tempfile.tempdir = tempdir  # WeasyPrint's font folders go where the desk removes them
+    _silence_logs()
+    from .content import load_project
+
+    project = load_project(Path(root))
+    brochures: dict[tuple, bytes] = {}
+    _warm_up(project)
+    conn.send("ready")
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(_render(project, job, brochures))
+
+
+def _silence_logs() -> None:
+    """WeasyPrint logs problems it meets, which could quote the page's text: keep
+    them out of the desk's output (render_pdf collects the ones it needs)."""
+    for name in ("weasyprint", "fontTools"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [logging.NullHandler()]
+        logger.propagate = False
+
+
+def _warm_up(project) -> None:
+    """Load WeasyPrint and the fonts with a blank sheet, so the first nurse does not wait."""
+    from .personal import Sheet
+
+    handout = discharge_handouts(project)[0]
+    variant = next(iter(project.variants))
+    job = Job(handout, variant, "en", "office", {}, False, "")
+    try:
+        _render_sheet(project, job, Sheet(variant, {}), allow_expired=True)
+    except Exception:  # noqa: BLE001 - each request reports its own problem
+        pass
+
+
+def _render(project, job: Job, brochures: dict) -> Outcome:
+    from .errors import PipelineError, RenderError
+    from .personal import Sheet, bundle_for_duplex
+
+    fields = {**job.fields, SHEET_ID_FIELD: job.sheet_id}
+    try:
+        pdf, warnings = _render_sheet(project, job, Sheet(job.variant, fields))
+        if job.with_brochure:
+            key = (job.handout, job.variant, job.lang, job.profile)
+            if key not in brochures:  # the same for every patient: no patient data
+                brochures[key] = _render_brochure(project, job)
+            pdf = bundle_for_duplex([[pdf, brochures[key]]])
+    except RenderError:
+        # Its message may quote the patient's text (a word too wide for its line).
+        return Outcome("unfit")
+    except PipelineError as exc:
+        return Outcome("refused", message=str(exc.message))
+    except Exception as exc:  # noqa: BLE001 - never let a message with patient data out
+        return Outcome("failed", message=type(exc).__name__)
+    handout = project.handouts[job.handout]
+    return Outcome("ok", pdf=pdf, document_code=handout.document_code,
+                   revision=handout.revision.isoformat(), warnings=tuple(warnings))
+
+
+# The join with personal.py: its public functions, called with the options they take.
+# (Issue 12 lets render_sheet choose among several discharge handouts; a language
+# option may follow. Until then the desk offers what personal.py can render.)
+
+def discharge_handouts(project) -> list[str]:
+    return [h.id for h in project.handouts.values() if h.kind == "discharge"]
+
+
+def _render_sheet(project, job: Job, sheet, **extra) -> tuple[bytes, list[str]]:
+    from . import personal
+
+    options = _supported(personal.render_sheet, handout=job.handout, lang=job.lang)
+    if "lang" not in options and job.lang != "en":
+        from .errors import PipelineError
+
+        # Never hand out an English sheet recorded as another language.
+        raise PipelineError(f"sheets in '{job.lang}' cannot be printed by this version")
+    if "handout" not in options:
+        sheet = _with_handout(sheet, job.handout)
+        if "handout" not in {f.name for f in dataclasses.fields(sheet)} \
+                and job.handout != personal.discharge_handout(project):
+            from .errors import PipelineError
+
+            raise PipelineError(f"handout {job.handout} cannot be printed by this version")
+    return personal.render_sheet(project, sheet, job.profile, dt.date.today(), **options,
+                                 **extra)
+
+
+def _render_brochure(project, job: Job) -> bytes:
+    from . import personal
+
+    options = _supported(personal.render_brochure, handout=job.handout, lang=job.lang)
+    if "lang" not in options and job.lang != "en":
+        from .errors import PipelineError
+
+        raise PipelineError(f"brochures in '{job.lang}' cannot be printed by this version")
+    return personal.render_brochure(project, job.variant, job.profile, **options)
+
+
+def _supported(function, **options) -> dict:
+    """The options `function` accepts (English is the default everywhere)."""
+    names = inspect.signature(function).parameters
+    return {name: value for name, value in options.items() if name in names}
+
+
+def _with_handout(sheet, handout: str):
+    if "handout" in {f.name for f in dataclasses.fields(sheet)}:
+        return dataclasses.replace(sheet, handout=handout)
+    return sheet
+
+
+# --- in the desk process ------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Slot:
+    index: int
+    process: multiprocessing.process.BaseProcess | None = None
+    conn: Connection | None = None
+    state: str = "empty"  # starting, idle, busy, dead
+    started: float = 0.0
+    served: int = 0
+    quick_deaths: int = 0   # renderers that died soon after starting, in a row
+    retry_at: float = 0.0
+
+
+@dataclass(eq=False)
+class _Ticket:
+    """A request waiting for a renderer."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    slot: _Slot | None = None
+
+
+@dataclass
+class PoolStats:
+    replaced: int = 0
+    deaths: list[str] = field(default_factory=list)
+
+
+class RendererPool:
+    """`size` warm renderer processes; `render` lends one to a request."""
+
+    def __init__(self, root: Path, size: int, render_timeout: float = 60.0,
+                 max_jobs: int = 1000):
+        self.root = root
+        self.render_timeout = render_timeout
+        self.max_jobs = max_jobs  # a renderer is renewed after this many sheets
+        self.slots = [_Slot(i) for i in range(size)]
+        self.stats = PoolStats()
+        self._cond = threading.Condition()
+        self._waiting: deque[_Ticket] = deque()
+        self._stopping = False
+        self._tempdir = ""
+        self._monitor = threading.Thread(target=self._watch, name="renderer-monitor",
+                                         daemon=True)
+
+    # lifecycle
+
+    def start(self) -> None:
+        self._tempdir = tempfile.mkdtemp(prefix="clinicprint-desk-")
+        with self._cond:
+            for slot in self.slots:
+                self._spawn(slot)
+        self._monitor.start()
+
+    def ready(self) -> int:
+        with self._cond:
+            return sum(slot.state in ("idle", "busy") for slot in self.slots)
+
+    def close(self) -> None:
+        with self._cond:
+            self._stopping = True
+            for ticket in self._waiting:
+                ticket.event.set()  # no renderer for them: they answer 503
+            self._cond.notify_all()
+        for slot in self.slots:
+            if slot.conn is not None:
+                slot.conn.close()  # the renderer sees the pipe close and returns
+        for slot in self.slots:
+            if slot.process is not None:
+                slot.process.join(timeout=5)
+                if slot.process.is_alive():
+                    slot.process.kill()
+                    slot.process.join(timeout=5)
+        if self._monitor.is_alive():
+            self._monitor.join(timeout=5)
+        if self._tempdir:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+
+    # serving
+
+    def render(self, job: Job, wait_for: float = 30.0) -> Outcome:
+        slot = self._acquire(wait_for)
+        healthy = False
+        try:
+            slot.conn.send(job)
+            if not slot.conn.poll(self.render_timeout):
+                raise RendererFailed("timed out")
+            outcome = slot.conn.recv()
+            healthy = True
+            return outcome
+        except (EOFError, OSError, RendererFailed) as exc:
+            raise RendererFailed(type(exc).__name__) from None
+        finally:
+            self._release(slot, healthy)
+
+    def _acquire(self, wait_for: float) -> _Slot:
+        """First come, first served: a free renderer goes to the longest-waiting
+        request, so no nurse waits behind a luckier thread again and again."""
+        with self._cond:
+            if self._stopping:
+                raise NoRenderer()
+            ticket = _Ticket()
+            self._waiting.append(ticket)
+            self._hand_out()
+        ticket.event.wait(wait_for)
+        with self._cond:
+            if ticket.slot is None:
+                self._waiting.remove(ticket)
+                raise NoRenderer()
+            return ticket.slot
+
+    def _hand_out(self) -> None:
+        """Give idle renderers to waiting requests, oldest first (lock held)."""
+        for slot in self.slots:
+            if not self._waiting:
+                return
+            if slot.state != "idle":
+                continue
+            if not slot.process.is_alive():  # died while idle: the monitor replaces it
+                slot.state = "dead"
+                continue
+            ticket = self._waiting.popleft()
+            slot.state, ticket.slot = "busy", slot
+            ticket.event.set()
+
+    def _release(self, slot: _Slot, healthy: bool) -> None:
+        with self._cond:
+            slot.served += 1
+            if healthy and slot.served < self.max_jobs:
+                slot.state = "idle"
+            else:
+                slot.state = "dead"
+                if slot.process is not None and slot.process.is_alive():
+                    slot.process.kill()  # hung, or renewed after max_jobs
+            self._hand_out()
+            self._cond.notify_all()
+
+    # the monitor: starts replacements and collects "ready" messages
+
+    def _spawn(self, slot: _Slot) -> None:
+        if slot.conn is not None:
+            slot.conn.close()
+        parent, child = CONTEXT.Pipe()
+        process = CONTEXT.Process(target=_renderer_main, name=f"renderer-{slot.index}",
+                                  args=(child, str(self.root), self._tempdir, os.getpid()),
+                                  daemon=True)
+        process.start()
+        child.close()  # so the desk sees EOF when the renderer dies
+        slot.process, slot.conn, slot.state = process, parent, "starting"
+        slot.started, slot.served = time.monotonic(), 0
+
+    def _watch(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                self._replace_dead()
+                starting = {s.conn: s for s in self.slots if s.state == "starting"}
+                sentinels = [s.process.sentinel for s in self.slots if s.process]
+            ready = wait([*starting, *sentinels], timeout=0.5)
+            with self._cond:
+                for conn in ready:
+                    if conn in starting:
+                        self._collect_ready(starting[conn])
+                self._cond.notify_all()
+
+    def _collect_ready(self, slot: _Slot) -> None:
+        try:
+            message = slot.conn.recv() if slot.conn.poll() else None
+        except (EOFError, OSError):
+            message = None
+        if message == "ready" and slot.state == "starting":
+            slot.state, slot.quick_deaths = "idle", 0
+            self._hand_out()
+            LOG.info("renderer %d ready in %.1f s", slot.index, time.monotonic() - slot.started)
+
+    def _replace_dead(self) -> None:
+        for slot in self.slots:
+            process = slot.process
+            dead = slot.state == "dead" or (
+                slot.state in ("idle", "starting") and process is not None
+                and not process.is_alive())
+            if not dead:
+                continue
+            if time.monotonic() < slot.retry_at:
+                continue
+            if process is not None and slot.retry_at == 0.0:
+                process.join(timeout=1)
+                if slot.served < self.max_jobs:
+                    LOG.warning("renderer %d stopped (exit code %s); starting another",
+                                slot.index, process.exitcode)
+                    self.stats.deaths.append(str(process.exitcode))
+                if self._dies_on_start(slot):
+                    continue
+            slot.retry_at = 0.0
+            self.stats.replaced += 1
+            self._spawn(slot)
+
+    def _dies_on_start(self, slot: _Slot) -> bool:
+        """A renderer that keeps dying as it starts (a broken font, say) is retried
+        after a growing pause instead of in a tight loop."""
+        if slot.state != "starting" and slot.served:
+            slot.quick_deaths = 0
+            return False
+        slot.quick_deaths += 1
+        if slot.quick_deaths < 2:
+            return False
+        slot.state = "dead"
+        slot.retry_at = time.monotonic() + min(30.0, 2.0 ** slot.quick_deaths)
+        return True
+
+
+def default_size() -> int:
+    return max(1, os.cpu_count() or 1)

@@ -1,0 +1,254 @@
+"""The discharge desk in a real browser: Debian's Chromium driven by Playwright.
+
+Fills the form, previews, downloads and reads the PDF back; works with the keyboard
+alone; loads nothing from any other host; axe-core finds no WCAG 2.1 A/AA problem."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import ROOT, documents_of
+from deskserver import Desk, start_desk
+from pdfread import squash
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Desk:
+    server = start_desk(tmp_path_factory.mktemp("browser-desk"))
+    yield server
+    assert server.stop() == 0, server.log()
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    with playwright_api.sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, tmp_path_factory: pytest.TempPathFactory):
+    """A fresh profile each run; CSP is bypassed only so axe-core can be injected."""
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
+        viewport={"width": 1024, "height": 1366}, accept_downloads=True, bypass_csp=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser, desk: Desk):
+    tab = browser.new_page()
+    tab.goto(f"http://127.0.0.1:{desk.port}/")
+    yield tab
+    tab.close()
+
+
+def pdf_text(data: bytes) -> str:
+    return squash(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages))
+
+
+def a_variant():
+    """A variant the shipped discharge handout is made in, other than the default."""
+    documents = [d for d in documents_of() if d.handout.kind == "discharge"]
+    return next((d.variant for d in documents if d.variant.name != "general"),
+                documents[0].variant)
+
+
+def test_fill_preview_and_download(page, tmp_path: Path) -> None:
+    variant = a_variant()
+    name = f"Rosa {uuid.uuid4().hex[:6].upper()} Example"
+    page.get_by_label("Patient's name").fill(name)
+    page.get_by_label("Spine levels treated").fill("t12, L1")
+    page.get_by_label("Follow-up appointment").fill("2026-12-09T10:30")
+    page.get_by_label(variant.label).check()
+    page.get_by_label("A4").check()
+    page.get_by_role("button", name="Preview").click()
+    frame = page.locator("#preview-frame")
+    playwright_api.expect(frame).to_be_visible(timeout=60_000)
+    shown = base64.b64decode(page.evaluate(
+        """async () => {
+            const blob = await (await fetch(document.getElementById('preview-frame').src)).blob();
+            const bytes = new Uint8Array(await blob.arrayBuffer());
+            let text = ''; bytes.forEach((b) => { text += String.fromCharCode(b); });
+            return btoa(text);
+        }"""))
+    assert name in pdf_text(shown) and "T12, L1" in pdf_text(shown)
+    playwright_api.expect(page.locator("#status")).to_contain_text("Preview ready")
+
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Print / Download").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert name not in saved.name and saved.name.startswith("discharge-")
+    reader = PdfReader(saved)
+    text = pdf_text(saved.read_bytes())
+    assert name in text and "Wed, Dec 9, 2026, 10:30 AM" in text
+    sheet_id = re.search(r"discharge-(\w{4}-\w{4})\.pdf", saved.name)[1]
+    assert f"Sheet {sheet_id}" in text
+    assert round(float(reader.pages[0].mediabox.width)) == round(210 / 25.4 * 72)  # A4
+    saved.unlink()
+
+
+def test_mistakes_show_beside_their_fields(page) -> None:
+    page.get_by_label("Spine levels treated").fill("Q7")
+    page.get_by_label("Date of the procedure").fill("2026-11-25")
+    page.get_by_role("button", name="Preview").click()
+    summary = page.locator("#error-summary")
+    playwright_api.expect(summary).to_be_focused(timeout=30_000)
+    field = page.get_by_label("Spine levels treated")
+    playwright_api.expect(field).to_have_attribute("aria-invalid", "true")
+    playwright_api.expect(page.locator("#levels-error")).to_contain_text("vertebra names")
+    playwright_api.expect(field).to_have_value("Q7")  # what was typed is kept
+    playwright_api.expect(page.get_by_label("Date of the procedure")).to_have_value(
+        "2026-11-25")
+    assert page.locator(".field__error").count() == 1
+
+
+def test_keyboard_alone(page) -> None:
+    """Tab to the name, type it, Tab on to Print / Download and press Enter."""
+    name = f"Kay {uuid.uuid4().hex[:6].upper()}"
+    assert _tab_to(page, lambda el: el["id"] == "patient")
+    page.keyboard.type(name)
+    assert _tab_to(page, lambda el: el["text"] == "Print / Download")
+    with page.expect_download(timeout=60_000) as download:
+        page.keyboard.press("Enter")
+    assert name in pdf_text(Path(download.value.path()).read_bytes())
+
+
+def _tab_to(page, wanted, limit: int = 40) -> bool:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => ({id: document.activeElement.id || '',"
+                                " text: (document.activeElement.textContent || '').trim()})")
+        if wanted(focused):
+            return True
+    return False
+
+
+def test_nothing_loaded_from_another_host(browser, desk: Desk) -> None:
+    origin = f"http://127.0.0.1:{desk.port}"
+    urls: list[str] = []
+    tab = browser.new_page()
+    tab.on("request", lambda request: urls.append(request.url))
+    tab.goto(origin + "/")
+    tab.get_by_role("button", name="Preview").click()
+    playwright_api.expect(tab.locator("#preview-frame")).to_be_visible(timeout=60_000)
+    tab.wait_for_load_state("networkidle")
+    tab.close()
+    # chrome: and chrome-extension: are the browser's own PDF viewer, not a network.
+    local = (origin + "/", "blob:", "data:", "chrome:", "chrome-extension:")
+    foreign = [u for u in urls if not u.startswith(local)]
+    assert urls and not foreign, foreign
+    assert any("/assets/fonts/" in u for u in urls)  # the page's font is the desk's own
+
+
+def test_large_targets_and_no_sideways_scrolling_on_a_tablet(page) -> None:
+    for width, height in ((768, 1024), (1024, 768)):
+        page.set_viewport_size({"width": width, "height": height})
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        # Every button, text box and choice label is at least 44 px tall (WCAG 2.5.5).
+        small = page.evaluate(
+            """() => [...document.querySelectorAll('button, input[type=text], input[type=date],'
+                      + ' input[type=datetime-local], textarea, .choice label')]
+                 .filter((el) => el.getBoundingClientRect().height < 44)
+                 .map((el) => el.id || el.textContent.trim())""")
+        assert not small, small
+
+
+def _axe(page) -> list:
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+                           WCAG_21_AA)
+    assert result["passes"], "axe-core checked nothing"
+    return [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+            for v in result["violations"]]
+
+
+def test_axe_finds_no_wcag21_aa_problem(page, desk: Desk) -> None:
+    assert AXE.is_file(), "axe-core missing: run `make test` (npm ci)"
+    assert _axe(page) == []
+    page.get_by_label("Spine levels treated").fill("Q7")
+    page.get_by_label("Notes from the care team").fill("n" * 10)
+    page.get_by_role("button", name="Preview").click()
+    playwright_api.expect(page.locator("#error-summary")).to_be_visible(timeout=30_000)
+    assert _axe(page) == []  # the form with its errors
+    page.goto(f"http://127.0.0.1:{desk.port}/no-such-page")
+    assert _axe(page) == []  # a message page
+
+
+def test_axe_on_the_access_code_page(browser, tmp_path: Path) -> None:
+    (tmp_path / "code").write_text("correct-horse-battery")
+    desk = start_desk(tmp_path / "desk", "--access-code-file", str(tmp_path / "code"),
+                      renderers=1)
+    try:
+        tab = browser.new_page()
+        tab.goto(f"http://127.0.0.1:{desk.port}/")
+        assert _axe(tab) == []
+        tab.get_by_label("Access code").fill("wrong-code-here")
+        tab.get_by_role("button", name="Open the desk").click()
+        playwright_api.expect(tab.locator("#code-error")).to_be_visible()
+        assert _axe(tab) == []
+        tab.get_by_label("Access code").fill("correct-horse-battery")
+        tab.get_by_role("button", name="Open the desk").click()
+        playwright_api.expect(tab.get_by_label("Patient's name")).to_be_visible()
+        tab.close()
+    finally:
+        assert desk.stop() == 0
+
+
+def test_the_browser_keeps_no_patient_detail(playwright, desk: Desk, tmp_path: Path) -> None:
+    """After a mistake, a preview and a download, nothing typed is in the browser's
+    profile (no cache, form history, session restore or storage)."""
+    marker = "PRF" + uuid.uuid4().hex[:10]
+    profile = tmp_path / "profile"
+    context = playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
+        accept_downloads=True)
+    try:
+        tab = context.new_page()
+        tab.goto(f"http://127.0.0.1:{desk.port}/")
+        tab.get_by_label("Patient's name").fill(f"Ann {marker}")
+        tab.get_by_label("Notes from the care team").fill(f"Note {marker}")
+        tab.get_by_label("Spine levels treated").fill(f"Q{marker}")
+        tab.get_by_role("button", name="Preview").click()
+        playwright_api.expect(tab.locator("#error-summary")).to_be_visible(timeout=30_000)
+        tab.get_by_label("Spine levels treated").fill("L1")
+        tab.get_by_role("button", name="Preview").click()
+        playwright_api.expect(tab.locator("#preview-frame")).to_be_visible(timeout=60_000)
+        with tab.expect_download(timeout=60_000) as download:
+            tab.get_by_role("button", name="Print / Download").click()
+        assert marker in pdf_text(Path(download.value.path()).read_bytes())
+        tab.goto(f"http://127.0.0.1:{desk.port}/healthz")  # leave the page, as a nurse would
+    finally:
+        context.close()
+    kept = [path for path in profile.rglob("*") if path.is_file()
+            and marker.encode() in path.read_bytes()]
+    assert not kept, kept
+
+
+def test_an_expired_session_keeps_what_was_typed(page, browser) -> None:
+    name = f"Lee {uuid.uuid4().hex[:6].upper()}"
+    page.get_by_label("Patient's name").fill(name)
+    browser.clear_cookies()  # as after the desk restarted: the session is unknown
+    page.get_by_role("button", name="Print / Download").click()
+    playwright_api.expect(page.locator("#status")).to_contain_text("expired")
+    playwright_api.expect(page.get_by_label("Patient's name")).to_have_value(name)
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Print / Download").click()
+    assert name in pdf_text(Path(download.value.path()).read_bytes())
