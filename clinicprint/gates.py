@@ -38,6 +38,11 @@ class GateReport:
     review: str = ""
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The layout gate's advice for a designer (a panel under 70 % full, a word alone
+    # mid-paragraph): shown on the proof page and kept in the manifest, not printed
+    # by build, since a short valid handout is not a problem.
+    panels: dict[str, float] = field(default_factory=dict)
+    layout_notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -54,6 +59,8 @@ class GateReport:
             "missing": self.missing,
             "review": self.review,
             "passed": self.passed,
+            "panels": self.panels,
+            "layout_notes": self.layout_notes,
         }
 
     def fail(self, message: str) -> None:
@@ -87,8 +94,8 @@ def _layout(report: GateReport, html: str, laid_out, pdf: bytes) -> None:
     findings = check_layout_quality(report.document, html, laid_out, pdf)
     for message in findings.failures:
         report.fail(message)
-    for message in findings.warnings:
-        report.warn(message)
+    report.panels = findings.panel_fullness
+    report.layout_notes = findings.advice
 
 
 # --- 1. reading level ------------------------------------------------------

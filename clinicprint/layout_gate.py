@@ -5,8 +5,8 @@ template's intentions. Headings are found by matching the HTML's heading texts
 against the text lines of the PDF, so any language and any content works.
 
 - Panel fullness (brochures): how far down each panel its content reaches, as a
-  share of the height content may use. Below PANEL_WARN (70 %) the build warns,
-  naming the panel and how much room is left: a short valid handout (a clinic's
+  share of the height content may use. Below PANEL_WARN (70 %) the proof page
+  and the manifest say so, naming the panel and how much room is left: a short valid handout (a clinic's
   first draft, the tests' generated ones) must still build, so an unfinished-
   looking panel is the designer's call, not an error. The cover is designed as
   a whole and is not measured.
@@ -66,17 +66,18 @@ class Line:
 class Heading:
     title: str
     lines: list[int] = field(default_factory=list)  # indexes into the line list
+    level: int = 2  # 1: the document's title, which no section follows
 
 
 @dataclass
 class LayoutFindings:
-    """What the gate measured, for tests and the report."""
+    """What the gate measured: failures stop the build; advice goes to the proof page."""
 
     lines: list[Line] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
     panel_fullness: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)  # for the proof page, not a failure
 
 
 # --- reading the PDF ---------------------------------------------------------
@@ -156,6 +157,7 @@ class _Headings(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.headings: list[str] = []
+        self.levels: list[int] = []
         self.footer: list[str] = []
         self.sections: dict[str, list[str]] = {}  # id -> [heading, text]
         self._open: list[tuple[str, list[str]]] = []
@@ -172,6 +174,7 @@ class _Headings(HTMLParser):
         self._stack.append((tag, section or self._section()))
         if tag in ("h1", "h2", "h3"):
             self._open.append((tag, self.headings))
+            self.levels.append(int(tag[1]))
         elif {"running-footer", "panel-footer"} & set(classes):
             self._open.append((tag, self.footer))
         else:
@@ -204,16 +207,17 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def find_headings(lines: list[Line], titles: list[str]) -> list[Heading]:
+def find_headings(lines: list[Line], titles: list[str],
+                  levels: list[int] | None = None) -> list[Heading]:
     """Match each heading text to the run of PDF lines it was set on."""
     used: set[int] = set()
     found: list[Heading] = []
-    for title in map(_norm, titles):
+    for title, level in zip(map(_norm, titles), levels or [2] * len(titles)):
         for start in range(len(lines)):
             indexes = _match(lines, start, title, used)
             if indexes:
                 used.update(indexes)
-                found.append(Heading(title, indexes))
+                found.append(Heading(title, indexes, level))
                 break
     return found
 
@@ -239,7 +243,8 @@ def check_layout_quality(document: Document, html: str, laid_out, pdf: bytes) ->
     parser = _Headings()
     parser.feed(html)
     lines, page_sizes = pdf_lines(pdf)
-    findings = LayoutFindings(lines=lines, headings=find_headings(lines, parser.headings))
+    findings = LayoutFindings(lines=lines,
+                              headings=find_headings(lines, parser.headings, parser.levels))
     footer_text = _norm(" ".join(parser.footer))
     body = [i for i, line in enumerate(lines) if not _in_footer(line, page_sizes, footer_text)]
     drawings = _drawings(pdf)
@@ -266,8 +271,10 @@ def _in_footer(line: Line, page_sizes, footer_text: str) -> bool:
 
 def _headings_at_foot(findings: LayoutFindings, body: list[int],
                       drawings: list[tuple[int, float, float, float, float]]) -> None:
-    """Something printed must follow a heading closely, right under it."""
+    """Something printed must follow a section heading closely, right under it."""
     for heading in findings.headings:
+        if heading.level == 1:
+            continue  # the document's title may stand alone on a cover
         last = findings.lines[heading.lines[-1]]
         reach = last.bottom + 3 * last.size
         below = [(line.top, line.bottom) for i, line in enumerate(findings.lines)
@@ -375,7 +382,10 @@ def _drawings(pdf: bytes) -> list[tuple[int, float, float, float, float]]:
 def _lone_words(findings: LayoutFindings, lines: list[Line], page_sizes,
                 footer_text: str) -> None:
     for heading in findings.headings:
-        if len(heading.lines) > 1 and len(lines[heading.lines[-1]].words) == 1:
+        # An orphan: one word alone after a line that could have given it company
+        # (a two-word title too wide for one line is set one word a line).
+        if (len(heading.lines) > 1 and len(lines[heading.lines[-1]].words) == 1
+                and len(lines[heading.lines[-2]].words) > 1):
             findings.failures.append(
                 f"heading '{heading.title}' leaves '{lines[heading.lines[-1]].text}' alone on "
                 "its last line; shorten it or keep its last words together")
@@ -400,7 +410,7 @@ def _lone_words_in_text(findings: LayoutFindings, lines: list[Line]) -> None:
         if (same_column and len(line.words) == 1 and len(after.words) >= 3
                 and abs(leading[0] - leading[1]) < 0.5 and 0 < leading[0] < 2 * line.size
                 and before.size == line.size == after.size):
-            findings.warnings.append(
+            findings.advice.append(
                 f"'{line.text}' stands alone on a line in the middle of a paragraph (page "
                 f"{line.page + 1}); reword the sentence")
 
@@ -443,7 +453,7 @@ def _panel_fullness(findings: LayoutFindings, document: Document, pdf: bytes,
             message = (f"panel '{name}' is {fullness:.0%} full (content stops "
                        f"{(usable - bottom) / INCH:.1f} in above its limit)")
             if fullness < PANEL_WARN:
-                findings.warnings.append(f"{message}; below {PANEL_WARN:.0%}, it looks "
+                findings.advice.append(f"{message}; below {PANEL_WARN:.0%}, it looks "
                                          "unfinished: fill it or move a section to it")
 
 

@@ -30,8 +30,14 @@ def markdown_inline(text: str) -> Markup:
     return Markup(_parser().renderInline(text))  # noqa: S704
 
 
+KEEP_TOGETHER_MAX = 20  # characters: longer pairs might not fit a narrow panel's line
+
+
 def keep_last_words(text: str) -> str:
     """Join the last two words with a no-break space, so a heading that wraps
-    never leaves one word alone on its last line."""
-    head, _, last = text.strip().rpartition(" ")
-    return f"{head}\u00a0{last}" if head else text
+    never leaves one word alone on its last line (unless the pair is too long to
+    be sure it fits on one line)."""
+    words = text.split()
+    if len(words) < 3 or len(" ".join(words[-2:])) > KEEP_TOGETHER_MAX:
+        return text
+    return " ".join(words[:-2] + [f"{words[-2]}\u00a0{words[-1]}"])

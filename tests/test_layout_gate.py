@@ -7,6 +7,7 @@ content editor's changes do not turn these red. PDFium reads the PDFs back.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,13 +69,18 @@ def test_shipped_documents_pass_the_layout_gate(document) -> None:
 # --- failing cases -------------------------------------------------------------
 
 def test_an_emptied_panel_is_reported_with_its_fullness(project: Path) -> None:
+    """Advice, not an error: the build succeeds and the manifest (and so the proof
+    page) names the panel and how full it is."""
     document = first_document("brochure")
     panel = next(p for p in KINDS["brochure"].section_panels if document.in_panel(p))
     append_css(project, "styles/brochure.css", f".panel--{panel} .section {{ display: none; }}")
     proc = build_one(project, document)
-    err = proc.stderr.decode()
-    assert f"panel '{panel}' is" in err and "% full" in err, err
-    assert "below 70 %" in err or "below 70%" in err, err
+    assert proc.returncode == 0, proc.stderr.decode()
+    manifest = json.loads((project / "output/manifest.json").read_text())
+    entry = next(e for e in manifest["documents"] if e["path"] == document.relative_path)
+    assert entry["gates"]["panels"][panel] < 0.70
+    assert any(f"panel '{panel}' is" in note and "% full" in note
+               for note in entry["gates"]["layout_notes"]), entry["gates"]
 
 
 def allow_pages(project: Path, pages: int) -> None:
@@ -117,13 +123,13 @@ def test_a_heading_that_leaves_one_word_alone_fails(project: Path) -> None:
     document = first_document("brochure")
     section = next(s for s in document.sections if s.panel and s.body)
     handout = project / "handouts" / document.handout.path.name
-    edit(handout, f"title: {section.title}\n", "title: Aaaa bbbb cccc\n")
+    edit(handout, f"title: {section.title}\n", "title: Aa bb cccccccc\n")
     append_css(project, "styles/brochure.css",
-               f"#section-{section.id} h2 {{ width: 0.8in; }}")
+               f"#section-{section.id} h2 {{ width: 0.9in; }}")
     assert build_one(project, document).returncode == 0
     edit(project / "templates/macros.html", "{{ s.title|keep_last_words }}", "{{ s.title }}")
     proc = build_one(project, document)
-    assert_process_failed(proc, "heading 'Aaaa bbbb cccc' leaves 'cccc' alone on its last line")
+    assert_process_failed(proc, "heading 'Aa bb cccccccc' leaves 'cccccccc' alone on its last line")
 
 
 def test_colour_at_the_paper_edge_fails_for_desk_printers(project: Path) -> None:

@@ -194,7 +194,7 @@ def test_builds_in_two_folders_give_identical_bytes(tmp_path: Path, project: Pat
 
 
 def test_press_recolours_styles_but_not_text_that_looks_like_a_colour(project: Path) -> None:
-    edit(project / f"handouts/{BROCHURE}.yaml", "Bring a list of your medicines to your visit.",
+    edit(project / f"handouts/{BROCHURE}.yaml", "Bring a list of all your medicines.",
          "Bring a list of your medicines to room #101 or #ABCDEF.")
     result = run_cli("build", "--profile", "press", "--variant", "general", project=project)
     assert result.exit_code == 0, result.output
