@@ -64,8 +64,8 @@ def _warn_language_flags(allow_stale: bool, allow_draft: bool) -> None:
 @click.option("--variant", "variants", multiple=True, metavar="NAME",
               help="Build only this audience variant (repeatable).")
 @click.option("--profile", "profiles", multiple=True, metavar="NAME",
-              help="Build only for this print profile (repeatable): press, office, "
-                   "office-a4, screen.")
+              help="Build only for this profile (repeatable): press, office, "
+                   "office-a4, screen, web.")
 @click.option("--pdfx", type=click.Choice(["x-4", "x-1a"]), default="x-4", show_default=True,
               help="PDF/X version of press PDFs; choose x-1a only if the print shop asks.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
@@ -169,18 +169,25 @@ def combine(ctx: click.Context, shards: tuple[Path, ...], output: Path | None) -
 
 
 @cli.command()
+@click.option("--handout", metavar="NAME", default=None,
+              help="The discharge handout to print (see `list`); needed when there are "
+                   "several.  [default: the only one]")
 @click.option("--variant", default="general", show_default=True, metavar="NAME",
               help="Audience variant: general, seniors-osteoporosis or oncology.")
-@click.option("--patient", metavar="NAME", help="Patient's name.")
+@click.option("--patient", metavar="NAME", help="Patient's name (up to 70 characters).")
 @click.option("--procedure-date", metavar="YYYY-MM-DD", help="Date of the procedure.")
-@click.option("--levels", metavar="LIST", help='Spine levels treated, e.g. "T12, L1".')
-@click.option("--physician", metavar="NAME", help="The doctor who did the procedure.")
+@click.option("--levels", metavar="LIST",
+              help='Spine levels treated, up to 6, e.g. "T12, L1".')
+@click.option("--physician", metavar="NAME",
+              help="The doctor who did the procedure (up to 70 characters).")
 @click.option("--follow-up", metavar="'YYYY-MM-DD HH:MM'", help="Follow-up appointment.")
-@click.option("--notes", metavar="TEXT", help="Short notes from the care team.")
+@click.option("--notes", metavar="TEXT",
+              help="Notes from the care team (up to 400 characters on up to 6 lines).")
 @click.option("--profile", type=click.Choice(["office", "office-a4"]), default="office",
               show_default=True, help="Paper: US Letter or A4.")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="One sheet per row; columns named after these options, plus variant.")
+              help="One sheet per row; columns named after these options, plus handout, "
+                   "variant and lang.")
 @click.option("--merge", is_flag=True,
               help="With --csv: one PDF for duplex printing, each patient on a new sheet.")
 @click.option("--with-brochure", is_flag=True,
@@ -197,9 +204,13 @@ def combine(ctx: click.Context, shards: tuple[Path, ...], output: Path | None) -
               help="Print a translation nobody has reviewed yet, marked as a draft.")
 @click.option("--allow-stale", is_flag=True,
               help="Print a translation whose English has changed, marked out of date.")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists (never the CSV).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes for a CSV list.  [default: the number of CPUs]")
 @click.pass_context
-def discharge(ctx: click.Context, variant: str, csv_file: Path | None, merge: bool,
-              with_brochure: bool, allow_expired: bool, profile: str, output: str | None,
+def discharge(ctx: click.Context, handout: str | None, variant: str, csv_file: Path | None,
+              merge: bool, with_brochure: bool, allow_expired: bool, profile: str,
+              output: str | None, force: bool, jobs: int | None,
               lang: str | None = None, allow_draft: bool = False, allow_stale: bool = False,
               **details: str | None) -> None:
     """Print discharge instructions filled in for one patient, or a day's list.
@@ -208,13 +219,16 @@ def discharge(ctx: click.Context, variant: str, csv_file: Path | None, merge: bo
     fill in by hand. Patient details appear only on the printed page: never in file
     names, PDF metadata, the manifest or messages.
     """
+    from clinicprint.build import default_jobs
     from clinicprint.personal import run_discharge
 
     details = {name.replace("_", "-"): value for name, value in details.items()}
     _warn_language_flags(allow_stale, allow_draft)
     written = run_discharge(_root(ctx), variant, details, profile, csv_file, merge,
-                            with_brochure, allow_expired, output, warn=_warn, lang=lang,
-                            allow_draft=allow_draft, allow_stale=allow_stale)
+                            with_brochure, allow_expired, output, warn=_warn,
+                            handout=handout, force=force, jobs=jobs or default_jobs(),
+                            note=lambda message: click.echo(message, err=True),
+                            lang=lang, allow_draft=allow_draft, allow_stale=allow_stale)
     for path in written:
         click.echo(f"Wrote {path}", err=True)
 
@@ -284,7 +298,8 @@ def proof(ctx: click.Context, output: Path | None, approve: bool,
     if approve:
         from clinicprint.visual import approve as approve_pages
 
-        entries = [e for e in read_manifest(output) if not langs or e.lang in codes]
+        entries = [e for e in read_manifest(output)
+                   if e.path.endswith(".pdf") and (not langs or e.lang in codes)]
         count = approve_pages([(output / e.path, e.path) for e in entries],
                               root / "tests" / "baselines")
         click.echo(f"Approved {count} pages of {len(entries)} documents as baselines in "

@@ -138,8 +138,26 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
                                    gates.today, gates.allow_expired, reading=False)
         outcome.prose = prose_of(html)
     outcome.pdf, outcome.pages, outcome.inputs = rendered.pdf, rendered.pages, rendered.inputs
+    try:
+        outcome.pdf, outcome.inputs = write_edition(document, html, rendered, project)
+        outcome.pages = 0 if document.profile.extension != "pdf" else outcome.pages
+    except PipelineError as exc:
+        outcome.problems.append(exc.message)
     outcome.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return outcome
+
+
+def write_edition(document: Document, html: str, rendered, project: Project,
+                  ) -> tuple[bytes, tuple[str, ...]]:
+    """The profile's writer: the file it ships (the PDF itself unless it says otherwise)
+    and the inputs that file depends on. The gates have already read the PDF, laid out
+    from the same HTML; a web page has no pages (0 in the manifest)."""
+    if document.profile.writer == "web":
+        from .web_edition import web_page
+
+        page, inlined = web_page(html, project.root, document.label)
+        return page, tuple(sorted({*rendered.inputs, *inlined}))
+    return rendered.pdf, rendered.inputs
 
 
 def finish(outcome: Outcome) -> Outcome:

@@ -31,6 +31,8 @@ IMAGE_SUFFIXES = (".svg", ".png", ".jpg", ".jpeg")
 EARLIEST_DATE = dt.date(2000, 1, 1)
 # Details a nurse may fill in on a discharge sheet (see clinicprint/personal.py).
 PATIENT_FIELDS = ("patient", "procedure-date", "levels", "physician", "follow-up", "notes")
+# The paper a nurse prints a discharge sheet (and its brochure) on at the desk.
+DESK_PROFILES = ("office", "office-a4")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Section:
     panel: str | None = None
     fields: tuple[str, ...] = ()  # write-in items: the patient field that fills each one
     icons: tuple[Icon, ...] = ()
+    topic: str | None = None      # its place in the reading edition (see reading_order.py)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class Handout:
     review: Review
     allowed_terms: tuple[str, ...]
     path: Path
+    brochure: str = ""  # discharge handouts: the companion brochure's handout name
 
 
 @dataclass(frozen=True)
@@ -269,9 +273,9 @@ def _max_pages(check: Checker, entry: LineDict, path: str) -> dict[str, int]:
 
 HANDOUT_REQUIRED = {"kind", "title", "document_code", "revision", "review", "sections"}
 HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "profiles", "overrides",
-                    "allowed_terms"}
+                    "allowed_terms", "brochure"}
 SECTION_REQUIRED = {"id", "title"}
-SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel", "icons"}
+SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel", "icons", "topic"}
 OVERRIDE_KEYS = OVERRIDABLE | {"replace", "add", "remove"}
 # Limits far above any real handout, so a runaway file fails at once (README).
 MAX_SECTIONS = 40
@@ -287,6 +291,8 @@ class _HandoutReader:
         self.path = path
         self.variants = variants
         self.check = Checker(path.relative_to(root).as_posix())
+        self.handout_id = path.stem
+        self.brochure_line: int | None = None
 
     def read(self) -> Handout | None:
         data = self.check.mapping(load_yaml(self.path, self.check.label, self.root), "", 1)
@@ -317,8 +323,46 @@ class _HandoutReader:
             allowed_terms=tuple(term.lower() for term in
                                 self.check.text_list(data, "allowed_terms", "")),
             path=self.path,
+            brochure=self._brochure(data, kind),
         )
         return handout
+
+    def _brochure(self, data: LineDict, kind: str) -> str:
+        """A discharge handout names the brochure that goes home with it."""
+        self.brochure_line = data.line_of("brochure")
+        if "brochure" not in data:
+            return ""
+        if kind and kind != "discharge":
+            self.check.problem("brochure", "only a discharge handout names a companion "
+                               "brochure; remove this key", self.brochure_line)
+            return ""
+        return self.check.text(data, "brochure", "")
+
+    def check_pairing(self, handout: Handout, handouts: dict[str, Handout]) -> None:
+        """Second pass, once every handout is loaded: the named brochure must exist, be a
+        brochure, and be made in every variant (and desk profile) of this handout."""
+        if not handout.brochure:
+            return
+        line, name = self.brochure_line, handout.brochure
+        companion = handouts.get(name)
+        if companion is None:
+            self.check.problem("brochure", f"no handout '{name}' in handouts/; name a "
+                               f"brochure: {', '.join(_ids_of(handouts, 'brochure')) or 'none'}",
+                               line)
+        elif companion.kind != "brochure":
+            self.check.problem("brochure", f"'{name}' is a {companion.kind or 'broken'} "
+                               "handout, not a brochure", line)
+        else:
+            for what, mine, theirs in (("variants", handout.variants, companion.variants),
+                                       ("profiles", [p for p in handout.profiles
+                                                     if p in DESK_PROFILES],
+                                        companion.profiles)):
+                missing = [value for value in mine if value not in theirs]
+                if missing:
+                    self.check.problem("brochure", f"'{name}' is not made in the {what} "
+                                       f"{', '.join(missing)} that this handout is made in; "
+                                       f"add them to its {what} list or name another "
+                                       "brochure", line)
 
     def _review(self, data: LineDict) -> Review:
         """Who approved the medical content, when, and when it must be looked at again."""
@@ -427,7 +471,18 @@ class _HandoutReader:
             fields["panel"] = self._panel(data, path)
         if "icons" in data:
             fields["icons"] = self._icons(data, path)
+        if "topic" in data:
+            fields["topic"] = self._topic(data, path)
         return fields
+
+    def _topic(self, data: LineDict, path: str) -> str:
+        from .reading_order import TOPICS
+
+        topic = self.check.text(data, "topic", path)
+        if topic not in TOPICS:
+            self.check.problem(f"{path}.topic", f"'{topic}' is not a topic; use one of: "
+                               f"{', '.join(TOPICS)}", data.line_of("topic"))
+        return topic
 
     def _icons(self, parent: LineDict, path: str) -> tuple[Icon, ...]:
         """Pictograms: a list of {src, alt}; files must exist in the project."""
@@ -631,6 +686,10 @@ class _HandoutReader:
                                    f"needs a panel: {', '.join(KINDS['brochure'].section_panels)}")
 
 
+def _ids_of(handouts: dict[str, Handout], kind: str) -> list[str]:
+    return [handout.id for handout in handouts.values() if handout.kind == kind]
+
+
 def _must_exist(check: Checker, root: Path, data: LineDict, key: str, path: str,
                 relative: str) -> None:
     """A referenced file must exist inside the project (resolved from the project root)."""
@@ -658,6 +717,7 @@ def load_project(root: Path) -> Project:
     variants = _guarded(problems, _load_variants, root, problems) or {}
     handouts: dict[str, Handout] = {}
     paths = _handout_files(root, problems)
+    readers: list[_HandoutReader] = []
     for path in paths:
         reader = _HandoutReader(root, path, variants)
         try:
@@ -668,6 +728,10 @@ def load_project(root: Path) -> Project:
         if handout is not None:
             reader.post_validate(handout)
             handouts[handout.id] = handout
+        readers.append(reader)
+    for reader in readers:
+        if reader.handout_id in handouts:
+            reader.check_pairing(handouts[reader.handout_id], handouts)
         problems += reader.check.problems
     plain_words = _guarded(problems, _load_plain_words, root, problems) or {}
     problems += _shared_codes(handouts)

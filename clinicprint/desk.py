@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import inspect
 import ipaddress
 import logging
 import os
@@ -44,15 +43,10 @@ SESSION_COOKIE = "desk_session"
 SESSION_HOURS = 12              # one shift
 MAX_SESSIONS = 10_000
 PAPERS = {"office": "US Letter", "office-a4": "A4"}
-LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 TRUE_VALUES = ("on", "1", "true", "yes")
 CHOICE_FIELDS = ("handout", "variant", "lang", "profile")
 FORM_FIELDS = (*CHOICE_FIELDS, *PATIENT_FIELDS, "with-brochure")
 CONTROL_FIELDS = ("csrf", "action")
-# Longest value the desk accepts in each field, for the form's maxlength too. The
-# command's own limits (personal.FIELD_LIMITS, when it has them) take precedence.
-DEFAULT_LIMITS = {"patient": 80, "procedure-date": 10, "levels": 40, "physician": 80,
-                  "follow-up": 16, "notes": personal.MAX_NOTES}
 
 HTML_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
             "font-src 'self'; connect-src 'self'; frame-src 'self' blob:; "
@@ -256,33 +250,16 @@ def choices_of(project: Project) -> Choices:
 
 
 def languages_of(project: Project) -> list[tuple[str, str]]:
-    """The languages the project declares, each with its own name (English when the
-    project declares none). A declaration may be a code, or an object with `code` and
-    a `label` or `name`; a mapping goes from code to either."""
-    declared = getattr(project, "languages", None) or ("en",)
-    pairs = declared.items() if isinstance(declared, dict) else \
-        ((getattr(item, "code", item), item) for item in declared)
-    return [(str(code), _language_name(str(code), item)) for code, item in pairs]
-
-
-def _language_name(code: str, item) -> str:
-    named = getattr(item, "label", None) or getattr(item, "name", None)
-    return named if isinstance(named, str) and named != code else \
-        LANGUAGE_NAMES.get(code, code)
+    """The project's languages (languages.yaml), each named in itself: a nurse
+    choosing for a patient may read the patient's language better than English."""
+    return [(code, language.native_name) for code, language in project.languages.items()]
 
 
 def field_limits() -> dict[str, int]:
-    """The desk's limits, replaced by the command's own where it declares them
-    (issue 12 puts them in clinicprint.patient_fields.LIMITS)."""
-    limits = dict(DEFAULT_LIMITS)
-    try:
-        from .patient_fields import LIMITS as declared  # type: ignore[import-not-found]
-    except ImportError:
-        declared = {}
-    for name, limit in declared.items():
-        if name in limits:
-            limits[name] = int(getattr(limit, "max_chars", limit))
-    return limits
+    """The command's own limits (patient_fields.LIMITS), for the form's maxlength too."""
+    from .patient_fields import LIMITS
+
+    return {name: limit.max_chars for name, limit in LIMITS.items()}
 
 
 @dataclass
@@ -308,7 +285,8 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
         if options["handout"] in project.handouts else [v for v, *_ in choices.variants]
     options["variant"] = _choice(values, errors, "variant", allowed, "Choose who the sheet "
                                  "is for", default="general" if "general" in allowed else None)
-    fields = _patient_fields(values, errors, choices.limits, project.root)
+    fields = _patient_fields(values, errors, choices.limits, project.root,
+                             project.languages.get(options["lang"]))
     with_brochure = values["with-brochure"].strip().lower()
     if with_brochure and with_brochure not in TRUE_VALUES:
         errors["with-brochure"] = "Tick the box or leave it empty"
@@ -328,21 +306,19 @@ def _choice(values: dict, errors: dict, name: str, allowed: list[str], problem: 
 
 
 def _patient_fields(values: dict, errors: dict, limits: dict[str, int],
-                    root: Path) -> dict[str, str]:
+                    root: Path, language) -> dict[str, str]:
     """The command's own validation, field by field, so each error sits by its field."""
     fields: dict[str, str] = {}
-    # With the project's folder, parse_patient can also refuse a character no font has.
-    extra = {"root": root} if "root" in inspect.signature(personal.parse_patient).parameters \
-        else {}
     for name in PATIENT_FIELDS:
         value = values[name]
         if name == "follow-up":  # a browser's date-time box sends YYYY-MM-DDTHH:MM
             value = value.replace("T", " ", 1)
-        if len(value.strip()) > limits.get(name, personal.MAX_NOTES):
+        if len(value.strip()) > limits[name]:
             errors[name] = f"Longer than {limits[name]} characters; shorten it"
             continue
         try:
-            fields.update(personal.parse_patient({name: value}, "", **extra))
+            # With the project's folder it also refuses a character no font has.
+            fields.update(personal.parse_patient({name: value}, "", root, language))
         except PipelineError as exc:
             errors[name] = _without_field_name(str(exc.message), name)
     return fields

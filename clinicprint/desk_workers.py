@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import inspect
 import logging
 import multiprocessing
 import os
@@ -138,55 +137,24 @@ def _render(project, job: Job, brochures: dict) -> Outcome:
                    revision=handout.revision.isoformat(), warnings=tuple(warnings))
 
 
-# The join with personal.py: its public functions, called with the options they take.
-# (Issue 12 lets render_sheet choose among several discharge handouts; a language
-# option may follow. Until then the desk offers what personal.py can render.)
-
 def discharge_handouts(project) -> list[str]:
     return [h.id for h in project.handouts.values() if h.kind == "discharge"]
 
 
 def _render_sheet(project, job: Job, sheet, **extra) -> tuple[bytes, list[str]]:
+    """personal.render_sheet: the same checks as the `discharge` command, including the
+    translation gate (a draft or out-of-date translation is refused, never printed)."""
     from . import personal
 
-    options = _supported(personal.render_sheet, handout=job.handout, lang=job.lang)
-    if "lang" not in options and job.lang != "en":
-        from .errors import PipelineError
-
-        # Never hand out an English sheet recorded as another language.
-        raise PipelineError(f"sheets in '{job.lang}' cannot be printed by this version")
-    if "handout" not in options:
-        sheet = _with_handout(sheet, job.handout)
-        if "handout" not in {f.name for f in dataclasses.fields(sheet)} \
-                and job.handout != personal.discharge_handout(project):
-            from .errors import PipelineError
-
-            raise PipelineError(f"handout {job.handout} cannot be printed by this version")
-    return personal.render_sheet(project, sheet, job.profile, dt.date.today(), **options,
-                                 **extra)
+    sheet = dataclasses.replace(sheet, handout=job.handout, lang=job.lang)
+    return personal.render_sheet(project, sheet, job.profile, dt.date.today(), **extra)
 
 
 def _render_brochure(project, job: Job) -> bytes:
     from . import personal
 
-    options = _supported(personal.render_brochure, handout=job.handout, lang=job.lang)
-    if "lang" not in options and job.lang != "en":
-        from .errors import PipelineError
-
-        raise PipelineError(f"brochures in '{job.lang}' cannot be printed by this version")
-    return personal.render_brochure(project, job.variant, job.profile, **options)
-
-
-def _supported(function, **options) -> dict:
-    """The options `function` accepts (English is the default everywhere)."""
-    names = inspect.signature(function).parameters
-    return {name: value for name, value in options.items() if name in names}
-
-
-def _with_handout(sheet, handout: str):
-    if "handout" in {f.name for f in dataclasses.fields(sheet)}:
-        return dataclasses.replace(sheet, handout=handout)
-    return sheet
+    return personal.render_brochure(project, job.variant, job.profile, handout=job.handout,
+                                    lang=job.lang)
 
 
 # --- in the desk process ------------------------------------------------------------

@@ -22,7 +22,9 @@ FOOTER_STRIP_PT = 0.75 * 72  # text this close to the bottom edge is footer text
 # Text outside the reading flow: contact details, labels, footers.
 NOT_PROSE = {"contact-list", "write-in", "running-footer", "panel-footer", "call-number",
              "contact-web", "masthead__clinic", "cover-brand", "clinic-name", "schedule",
-             "cover-tagline", "translation-mark", "language-help"}
+             "cover-tagline", "translation-mark", "language-help",
+             # the reading edition (templates/reading.html)
+             "contacts", "write-in-line", "page-end"}
 
 
 @dataclass

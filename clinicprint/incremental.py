@@ -20,7 +20,7 @@ from .output import ManifestEntry
 SHARED_INPUTS = ("brand.yaml", "variants.yaml", "plain-words.yaml", "languages.yaml",
                  "language-assistance.yaml")
 LIBRARIES = ("weasyprint", "pydyf", "pypdf", "jinja2", "markdown-it-py", "segno", "fonttools",
-             "babel", "pyphen")
+             "babel", "pyphen", "pikepdf")
 CODE = Path(__file__).resolve().parent
 
 

@@ -251,10 +251,10 @@ def check_layout_quality(document: Document, html: str, laid_out, pdf: bytes) ->
     _headings_at_foot(findings, body, drawings)
     columns = _column_of(document, page_sizes)
     _split_sections(findings, body, parser.sections, columns,
-                    flows=document.handout.kind != "brochure")
+                    flows=document.handout.kind != "brochure" or document.profile.reading_edition)
     _lone_words(findings, lines, page_sizes, footer_text)
     _overlapping_text(findings, lines)
-    if document.handout.kind == "brochure":
+    if document.handout.kind == "brochure" and not document.profile.reading_edition:
         _panel_fullness(findings, document, pdf, body)
     if document.profile.safe_margin_in:
         _edge_clearance(findings, document, pdf)
@@ -289,7 +289,10 @@ def _headings_at_foot(findings: LayoutFindings, body: list[int],
 
 
 def _column_of(document: Document, page_sizes):
-    """Which column or panel a line is in: brochure panels, else the page's halves."""
+    """Which column or panel a line is in: brochure panels, else the page's halves
+    (the reading edition has one column)."""
+    if document.profile.reading_edition:
+        return lambda line: 0
     if document.handout.kind == "brochure":
         geometry = trifold(document.profile)
         edges = [geometry.outside[0], geometry.outside[0] + geometry.outside[1]]

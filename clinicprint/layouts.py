@@ -35,11 +35,11 @@ KINDS: dict[str, Kind] = {
         name="brochure", template="brochure.html", stylesheet="styles/brochure.css",
         # Outside sheet left to right, then inside sheet left to right.
         panels=("fold-in", "back", "cover", "inside-left", "inside-middle", "inside-right"),
-        min_pages=2, max_pages=2, profiles=("press", "office", "office-a4", "screen"),
+        min_pages=2, max_pages=2, profiles=("press", "office", "office-a4", "screen", "web"),
         fixed_panels=("cover",)),
     "discharge": Kind(
         name="discharge", template="discharge.html", stylesheet="styles/discharge.css",
-        panels=(), min_pages=1, max_pages=2, profiles=("office", "office-a4", "screen"),
+        panels=(), min_pages=1, max_pages=2, profiles=("office", "office-a4", "screen", "web"),
         required_sections=("call-clinic", "call-911", "follow-up", "contacts")),
 }
 
@@ -58,10 +58,23 @@ class Profile:
     cmyk: bool = False      # brand colours written as CMYK, CMYK output intent
     pdf_variant: str | None = None
     stylesheet: str | None = None
+    ink_limit: int | None = None  # most ink, in percent, anywhere on a press page
     # Desk printers cannot print to the paper's edge: nothing is placed closer
     # than this (the layout gate checks it on the PDF).
     safe_margin_in: float = 0.0
-    ink_limit: int | None = None  # most ink, in percent, anywhere on a press page
+    # The reading edition (screen, web) replaces the kind's print layout with one
+    # column in reading order: its own template and stylesheet, any length.
+    template: str | None = None
+    layout_stylesheet: str | None = None
+    writer: str = "pdf"  # what build writes: "pdf", or "web" (clinicprint/web_edition.py)
+
+    @property
+    def extension(self) -> str:
+        return "html" if self.writer == "web" else "pdf"
+
+    @property
+    def reading_edition(self) -> bool:
+        return self.template is not None
 
 
 PROFILES: dict[str, Profile] = {
@@ -76,8 +89,15 @@ PROFILES: dict[str, Profile] = {
         "office-a4", "office printer outside North America: A4, no bleed, RGB",
         "A4", 210 / 25.4, 297 / 25.4, safe_margin_in=0.25),
     "screen": Profile(
-        "screen", "email and website: tagged, accessible PDF/UA-1 with live links",
-        "letter", 8.5, 11.0, pdf_variant="pdf/ua-1", stylesheet="styles/profile-screen.css"),
+        "screen", "email: a one-column reading edition, tagged PDF/UA-1 with live links",
+        "letter", 8.5, 11.0, pdf_variant="pdf/ua-1", stylesheet="styles/profile-screen.css",
+        template="reading.html", layout_stylesheet="styles/reading.css"),
+    # The web page is laid out once by WeasyPrint as well (its print stylesheet), so
+    # it is held to the same print-size, contrast and required-section gates.
+    "web": Profile(
+        "web", "website: a self-contained, accessible HTML page (fonts and pictures inside)",
+        "letter", 8.5, 11.0, stylesheet="styles/profile-web.css", template="reading.html",
+        layout_stylesheet="styles/reading.css", writer="web"),
 }
 # PDF/X-1a is not offered: it forbids transparency, and flattening it would turn
 # these pages into pictures (see README, "Sending to the print shop").

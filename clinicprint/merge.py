@@ -12,7 +12,8 @@ from .layouts import Profile
 
 @dataclass(frozen=True)
 class Document:
-    """One handout in one variant and one print profile: exactly one PDF."""
+    """One handout in one variant and one print profile: exactly one file (a PDF, or
+    the web edition's HTML page)."""
 
     handout: Handout
     variant: Variant
@@ -27,9 +28,11 @@ class Document:
     @property
     def relative_path(self) -> str:
         """English (the source language) at <profile>/<handout>/<variant>.pdf, every other
-        language in a folder of its own: <lang>/<profile>/<handout>/<variant>.pdf."""
+        language in a folder of its own: <lang>/<profile>/<handout>/<variant>.pdf (.html for the web
+        edition)."""
         prefix = "" if self.language.source else f"{self.language.code}/"
-        return f"{prefix}{self.profile.name}/{self.handout.id}/{self.variant.name}.pdf"
+        return (f"{prefix}{self.profile.name}/{self.handout.id}/{self.variant.name}."
+                f"{self.profile.extension}")
 
     @property
     def label(self) -> str:

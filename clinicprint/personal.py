@@ -2,119 +2,110 @@
 
 Patient details are protected health information. They go into the visible
 page text and nowhere else: not into file names, metadata, the manifest, logs,
-caches or error messages. Errors therefore name the row and the column, never
-the value.
+caches or error messages. Errors therefore name the field, row and column, never
+the value. Everything is checked (content, handout, variant, every field of every
+row, the output path) before the first sheet is rendered.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import functools
 import io
-import re
+import os
 import secrets
-from dataclasses import dataclass
+import sys
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 from .build import plan
-from .content import PATIENT_FIELDS, Project
-from .errors import PipelineError
+from .content import DESK_PROFILES, PATIENT_FIELDS, Project
+from .errors import PipelineError, RenderError
 from .gates import GateReport, medical_review
 from .merge import Document
-from .render_html import render_html
-from .render_pdf import render_pdf
+from .name_fonts import NAME_FONTS_CSS, check_printable, needs_name_fonts, prepare
+from .patient_fields import CSV_COLUMNS, LIMITS, check_field, clean, read_rows
 
-VERTEBRA = re.compile(r"^(C[1-7]|T(?:[1-9]|1[0-2])|L[1-5]|S1)$")
-PERSONAL_PROFILES = ("office", "office-a4")
-MAX_NOTES = 400
-CSV_COLUMNS = ("variant", "lang", *PATIENT_FIELDS)
+PERSONAL_PROFILES = DESK_PROFILES
+MAX_NOTES = LIMITS["notes"].max_chars
+__all__ = ["CSV_COLUMNS", "Sheet", "parse_patient", "render_sheet", "render_brochure",
+           "bundle_for_duplex", "run_discharge", "choose_handout", "companion_brochure",
+           "check_language"]
 
 
 @dataclass(frozen=True)
 class Sheet:
     variant: str
     fields: dict[str, str]  # display text for each patient field given
-    lang: str = "en"
+    handout: str = ""       # the discharge handout; "" for the project's only one
+    source: str = ""        # where it came from, for messages: "day.csv row 14"
+    lang: str = "en"        # the sheet's language (languages.yaml)
 
 
-def parse_patient(values: dict[str, str], where: str, language=None) -> dict[str, str]:
-    """Validate and format the patient's details; `where` names the option or row.
-    Dates are written in the sheet's language (Babel); English as before."""
+def parse_patient(values: dict[str, str | None], where: str,
+                  root: Path | None = None, language=None) -> dict[str, str]:
+    """Validate and format the patient's details; `where` names the option or row
+    (`--` or `day.csv row 3, column `). With `root`, a detail no font of the project
+    can print is refused too (render_sheet checks it in any case). Dates are written
+    in the sheet's `language` (languages.Language; English by default)."""
     fields: dict[str, str] = {}
     for name in PATIENT_FIELDS:
-        value = (values.get(name) or "").strip()
+        value = clean(values.get(name))
         if value:
-            fields[name] = _format(name, value, where, language)
+            fields[name] = check_field(name, value, where, language)
+            if root is not None:
+                check_printable(name, fields[name], where, root)
     return fields
 
 
-def _format(name: str, value: str, where: str, language=None) -> str:
-    # Never echo `value` in an error: it may be a patient's health information.
-    if name == "procedure-date":
-        day = _parse(value, "%Y-%m-%d", f"{where}{name}: not a date; write it as YYYY-MM-DD")
-        if language is not None and not language.source:
-            return language.format_skeleton("yMMMd", day)
-        return _short_date(day)
-    if name == "follow-up":
-        moment = _parse(value, "%Y-%m-%d %H:%M", f"{where}{name}: not a date and time; "
-                        "write it as YYYY-MM-DD HH:MM")
-        if language is not None and not language.source:
-            return (f"{language.format_skeleton('yMMMEd', moment)}, "
-                    f"{language.format_time(moment)}")
-        return f"{moment:%a, %b} {moment.day}, {moment.year}, {moment:%I:%M %p}".replace(
-            ", 0", ", ")
-    if name == "levels":
-        levels = [level.strip().upper() for level in value.split(",")]
-        if not all(VERTEBRA.match(level) for level in levels):
-            raise PipelineError(f"{where}{name}: use vertebra names C1-C7, T1-T12, L1-L5 "
-                                "or S1, separated by commas")
-        return ", ".join(levels)
-    if name == "notes" and len(value) > MAX_NOTES:
-        raise PipelineError(f"{where}{name}: longer than {MAX_NOTES} characters; keep notes "
-                            "short so the sheet stays on one piece of paper")
-    return value
+# --- which handout ----------------------------------------------------------------
 
 
-def _parse(value: str, pattern: str, message: str) -> dt.datetime:
-    try:
-        return dt.datetime.strptime(value, pattern)
-    except ValueError:
-        raise PipelineError(message) from None
+def discharge_handouts(project: Project) -> list[str]:
+    return [h.id for h in project.handouts.values() if h.kind == "discharge"]
 
 
-def _short_date(moment: dt.date) -> str:
-    return f"{moment:%b} {moment.day}, {moment.year}"
+def choose_handout(project: Project, name: str | None, where: str = "--handout") -> str:
+    """The discharge handout asked for, or the only one; with several, the nurse chooses."""
+    names = discharge_handouts(project)
+    if name:
+        if name not in names:
+            raise PipelineError(f"{where}: no discharge handout by that name; choose one "
+                                f"of: {', '.join(names) or 'none (add one to handouts/)'}")
+        return name
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise PipelineError("no discharge handout in handouts/; add one with "
+                            "`kind: discharge`")
+    raise PipelineError(f"{len(names)} discharge handouts: choose one with --handout NAME "
+                        f"(or a `handout` column in the CSV): {', '.join(names)}")
 
 
-def read_csv(path: Path, default_variant: str, project: Project,
-             default_lang: str = "en") -> list[Sheet]:
-    """One sheet per row; columns are the option names, plus `variant` and `lang`."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise PipelineError(f"{path}: no such CSV file; check the name and folder") from None
-    except (OSError, UnicodeDecodeError):
-        raise PipelineError(f"{path}: cannot read the CSV file; save it as UTF-8 text") \
-            from None
-    rows = list(csv.DictReader(io.StringIO(text)))
-    header = next(csv.reader(io.StringIO(text)), [])
-    unknown = [column for column in header if column.strip() not in CSV_COLUMNS]
-    if unknown:
-        raise PipelineError(f"{path}: unknown column '{unknown[0]}'; use: "
-                            f"{', '.join(CSV_COLUMNS)}")
-    if not rows:
-        raise PipelineError(f"{path}: no patients in the file (a header row and one row "
-                            "per patient are needed)")
-    sheets = []
-    for number, row in enumerate(rows, start=2):  # row 1 is the header
-        row = {key.strip(): value for key, value in row.items() if key}
-        where = f"{path.name} row {number}, column "
-        variant = (row.get("variant") or "").strip() or default_variant
-        check_variant(variant, project, f"{where}variant")
-        lang = (row.get("lang") or "").strip() or default_lang
-        language = check_language(lang, project, f"{where}lang")
-        sheets.append(Sheet(variant, parse_patient(row, where, language), lang))
-    return sheets
+def discharge_handout(project: Project) -> str:
+    """The project's only discharge handout (kept for callers that know there is one)."""
+    return choose_handout(project, None)
+
+
+def companion_brochure(project: Project, handout: str, where: str = "--with-brochure") -> str:
+    """The brochure a discharge handout names as going home with it."""
+    brochure = project.handouts[handout].brochure
+    if not brochure:
+        raise PipelineError(f"{where}: handouts/{handout}.yaml names no brochure; add "
+                            "`brochure: <brochure handout name>` to it")
+    return brochure
+
+
+def check_variant(variant: str, project: Project, where: str, handout: str = "") -> None:
+    if variant not in project.variants:
+        raise PipelineError(f"{where}: unknown variant; use one of: "
+                            f"{', '.join(project.variants)}")
+    made_in = project.handouts[handout].variants if handout else ()
+    if handout and variant not in made_in:
+        raise PipelineError(f"{where}: handout {handout} is not made in that variant; use "
+                            f"one of: {', '.join(made_in)}")
 
 
 def check_language(lang: str, project: Project, where: str):
@@ -124,37 +115,46 @@ def check_language(lang: str, project: Project, where: str):
     return project.languages[lang]
 
 
-def check_variant(variant: str, project: Project, where: str) -> None:
-    if variant not in project.variants:
-        raise PipelineError(f"{where}: unknown variant; use one of: "
-                            f"{', '.join(project.variants)}")
+def check_profile(profile: str, project: Project, handout: str) -> None:
+    if profile not in project.handouts[handout].profiles:
+        raise PipelineError(f"--profile: handout {handout} is not made for that paper; use "
+                            f"one of: {', '.join(p for p in project.handouts[handout].profiles if p in DESK_PROFILES)}")
 
 
-def discharge_handout(project: Project) -> str:
-    names = [h.id for h in project.handouts.values() if h.kind == "discharge"]
-    if len(names) != 1:
-        raise PipelineError("expected exactly one discharge handout in handouts/")
-    return names[0]
+# --- rendering ------------------------------------------------------------------
 
 
 def render_sheet(project: Project, sheet: Sheet, profile: str, today: dt.date,
                  allow_expired: bool = False, gates=None) -> tuple[bytes, list[str]]:
-    """The PDF of one patient's sheet, and any warnings (never with patient details)."""
-    from .build import GateOptions
-    from .translations import translation_gate
+    """The PDF of one patient's sheet, and any warnings (never with patient details).
+    `gates` (build.GateOptions) says whether a draft or stale translation may print."""
+    handout = sheet.handout or choose_handout(project, None)
+    document = plan(project, [handout], [sheet.variant], [profile], langs=[sheet.lang])[0]
+    warnings = _review_gate(document, today, allow_expired) + _translation_gate(document, gates)
+    for name, value in sheet.fields.items():
+        check_printable(name, value, "", project.root)
+    fields = prepare(sheet.fields, project.root)
+    faces = (NAME_FONTS_CSS,) if needs_name_fonts(fields) else ()
+    return _render_private(document, project, fields, faces), warnings
 
-    document = plan(project, [discharge_handout(project)], [sheet.variant], [profile],
-                    langs=[sheet.lang])[0]
-    warnings = _review_gate(document, today, allow_expired)
-    failures, more = translation_gate(document, gates or GateOptions())
-    if failures:
-        raise PipelineError("\n".join(failures))
-    warnings += more
-    html = render_html(document, project.brand, project.root, sheet.fields, project.notices)
+
+def _render_private(document: Document, project: Project, fields: dict[str, str],
+                    faces: tuple[str, ...]) -> bytes:
+    from .render_html import render_html
+    from .render_pdf import render_pdf
+
+    html = render_html(document, project.brand, project.root, fields, project.notices)
     # The file identifier comes from the blank sheet, so it says nothing about the patient.
     blank = render_html(document, project.brand, project.root, notices=project.notices)
-    rendered = render_pdf(html, document, project.root, project.brand, identify_by=blank)
-    return rendered.pdf, warnings
+    try:
+        return render_pdf(html, document, project.root, project.brand, identify_by=blank,
+                          font_faces=faces).pdf
+    except RenderError:
+        # The renderer's message may quote the page's text, which holds patient details.
+        raise PipelineError(
+            f"{document.label}: the filled-in sheet could not be laid out within its "
+            "pages; check that the blank sheet builds (`pipeline.py build --handout "
+            f"{document.handout.id}`) and report this to the handout's editor") from None
 
 
 def _review_gate(document: Document, today: dt.date, allow_expired: bool) -> list[str]:
@@ -166,37 +166,41 @@ def _review_gate(document: Document, today: dt.date, allow_expired: bool) -> lis
     return report.warnings
 
 
-def render_brochure(project: Project, variant: str, profile: str, lang: str = "en",
-                    gates=None) -> bytes:
+def _translation_gate(document: Document, gates) -> list[str]:
+    """A translation prints only when reviewed and current, unless the nurse allows a
+    draft or stale one (it is then marked on every page)."""
     from .build import GateOptions
     from .translations import translation_gate
 
-    brochures = [h.id for h in project.handouts.values() if h.kind == "brochure"]
-    document = plan(project, brochures[:1], [variant], [profile], langs=[lang])[0]
-    failures, _ = translation_gate(document, gates or GateOptions())
+    failures, warnings = translation_gate(document, gates or GateOptions())
     if failures:
-        raise PipelineError("\n".join(failures))
+        raise PipelineError(failures[0])
+    return list(warnings)
+
+
+def render_brochure(project: Project, variant: str, profile: str,
+                    handout: str | None = None, lang: str = "en", gates=None) -> bytes:
+    """The brochure that the discharge handout (default: the only one) names."""
+    return _brochure_pdf(project, companion_brochure(
+        project, handout or choose_handout(project, None)), variant, profile, lang, gates)
+
+
+def _brochure_pdf(project: Project, brochure: str, variant: str, profile: str,
+                  lang: str = "en", gates=None) -> bytes:
+    from .render_html import render_html
+    from .render_pdf import render_pdf
+
+    document = plan(project, [brochure], [variant], [profile], langs=[lang])[0]
+    _translation_gate(document, gates)
     html = render_html(document, project.brand, project.root, notices=project.notices)
     return render_pdf(html, document, project.root, project.brand).pdf
 
 
 def bundle_for_duplex(parts: list[list[bytes]]) -> bytes:
     """Each patient's documents back to back; every patient starts on a new sheet."""
-    from pypdf import PdfReader, PdfWriter
+    from .duplex import join_for_duplex
 
-    writer = PdfWriter()
-    for patient_parts in parts:
-        for pdf in patient_parts:
-            reader = PdfReader(io.BytesIO(pdf))
-            for page in reader.pages:
-                writer.add_page(page)
-            if len(reader.pages) % 2:
-                box = reader.pages[-1].mediabox
-                writer.add_blank_page(width=box.width, height=box.height)
-    writer.add_metadata({"/Title": "Discharge instructions", "/Producer": "clinicprint"})
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return join_for_duplex(parts)
 
 
 def default_stem(stamp: dt.datetime) -> str:
@@ -204,63 +208,279 @@ def default_stem(stamp: dt.datetime) -> str:
     return f"discharge-{stamp:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
+# --- the `discharge` command ----------------------------------------------------
+
+
+@dataclass
+class Request:
+    """What the nurse asked for on the command line."""
+    variant: str = "general"
+    details: dict[str, str | None] = field(default_factory=dict)
+    profile: str = "office"
+    csv_file: Path | None = None
+    merge: bool = False
+    with_brochure: bool = False
+    allow_expired: bool = False
+    output: str | None = None
+    handout: str | None = None
+    force: bool = False
+    jobs: int = 1
+    lang: str | None = None  # None: the project's first language (English)
+    gates: object = None     # build.GateOptions: allow a draft or stale translation
+
+
 def run_discharge(root: Path, variant: str, details: dict[str, str | None], profile: str,
                   csv_file: Path | None, merge: bool, with_brochure: bool,
-                  allow_expired: bool, output: str | None, warn, lang: str | None = None,
+                  allow_expired: bool, output: str | None, warn: Callable[[str], None],
+                  handout: str | None = None, force: bool = False, jobs: int = 1,
+                  note: Callable[[str], None] | None = None, lang: str | None = None,
                   allow_draft: bool = False, allow_stale: bool = False) -> list[Path]:
     """The `discharge` command: validate everything first, then render and write."""
-    import sys
-
-    from .content import load_project
-    from .output import write_atomic
-
-    if merge and not csv_file:
-        raise PipelineError("--merge goes with --csv: it joins a day's sheets into one PDF")
-    if output == "-" and csv_file and not merge:
-        raise PipelineError("-o - writes one PDF: add --merge to send a day's sheets to it")
-    if csv_file and any(details.values()):
-        raise PipelineError("give patient details either as options or in --csv, not both")
     from .build import GateOptions
+    from .content import load_project
 
+    request = Request(variant, details, profile, csv_file, merge, with_brochure,
+                      allow_expired, output, handout, force, jobs, lang,
+                      GateOptions(allow_draft=allow_draft, allow_stale=allow_stale))
+    _check_options(request)
     project = load_project(root)
-    check_variant(variant, project, "--variant")
-    lang = lang or next(iter(project.languages))
-    language = check_language(lang, project, "--lang")
-    gates = GateOptions(allow_draft=allow_draft, allow_stale=allow_stale)
-    sheets = (read_csv(csv_file, variant, project, lang) if csv_file
-              else [Sheet(variant, parse_patient(details, "--", language), lang)])
+    request.lang = request.lang or next(iter(project.languages))
+    if request.handout:
+        choose_handout(project, request.handout)
+    sheets, skipped = _sheets(project, request)
+    if skipped and note:
+        note(f"skipped {skipped} empty row{'s' if skipped != 1 else ''} of "
+             f"{request.csv_file}")
+    for name in dict.fromkeys(sheet.handout for sheet in sheets):
+        check_profile(profile, project, name)
+        if with_brochure:
+            companion_brochure(project, name)
     one_file = merge or not csv_file
-    targets = [] if output == "-" else _targets(output, 1 if one_file else len(sheets),
+    targets = [] if output == "-" else _targets(request, 1 if one_file else len(sheets),
                                                   folder=not one_file)
     today = dt.date.today()
-    parts = []
-    for sheet in sheets:
-        pdf, warnings = render_sheet(project, sheet, profile, today, allow_expired, gates)
-        for message in dict.fromkeys(warnings):
-            warn(message)
-        extra = ([render_brochure(project, sheet.variant, profile, sheet.lang, gates)]
-                 if with_brochure else [])
-        parts.append([pdf, *extra])
-    if one_file:
-        documents = [bundle_for_duplex(parts) if merge or with_brochure else parts[0][0]]
-    else:
-        documents = [bundle_for_duplex([bundle]) if with_brochure else bundle[0]
-                     for bundle in parts]
+    documents = _rendered(project, sheets, request, today, warn)
     if output == "-":
-        sys.stdout.buffer.write(documents[0])
-        sys.stdout.buffer.flush()
+        _to_stdout(documents, request)
         return []
-    for target, pdf in zip(targets, documents):
-        write_atomic(target, pdf)
+    if one_file:
+        _write_joined(targets[0], documents, output or str(targets[0]),
+                      join=merge or with_brochure)
+    else:
+        for target, parts in zip(targets, documents):
+            _write_joined(target, iter([parts]), str(target), join=with_brochure)
     return targets
 
 
-def _targets(output: str | None, count: int, folder: bool) -> list[Path]:
+def _check_options(request: Request) -> None:
+    if request.merge and not request.csv_file:
+        raise PipelineError("--merge goes with --csv: it joins a day's sheets into one PDF")
+    if request.output == "-" and request.csv_file and not request.merge:
+        raise PipelineError("-o - writes one PDF: add --merge to send a day's sheets to it")
+    if request.csv_file and any(request.details.values()):
+        raise PipelineError("give patient details either as options or in --csv, not both")
+    if request.profile not in PERSONAL_PROFILES:
+        raise PipelineError(f"--profile: use one of: {', '.join(PERSONAL_PROFILES)}")
+
+
+def _sheets(project: Project, request: Request) -> tuple[list[Sheet], int]:
+    """Every sheet, each checked completely, before any is rendered."""
+    check_variant(request.variant, project, "--variant")
+    language = check_language(request.lang, project, "--lang")
+    if not request.csv_file:
+        handout = choose_handout(project, request.handout)
+        check_variant(request.variant, project, "--variant", handout)
+        return [Sheet(request.variant, parse_patient(request.details, "--", project.root,
+                                                     language), handout, lang=request.lang)], 0
+    shown = str(request.csv_file)
+    rows, skipped = read_rows(request.csv_file, shown)
+    sheets = []
+    for row in rows:
+        where = f"{shown} row {row.number}, column "
+        handout = (choose_handout(project, row.handout, f"{where}handout") if row.handout
+                   else _default_handout(project, request.handout, f"{shown} row {row.number}"))
+        variant = row.variant or request.variant
+        check_variant(variant, project, f"{where}variant", handout)
+        lang = row.lang or request.lang
+        language = check_language(lang, project, f"{where}lang")
+        sheets.append(Sheet(variant, parse_patient(row.values, where, project.root, language),
+                            handout, f"{shown} row {row.number}", lang))
+    return sheets, skipped
+
+
+def _default_handout(project: Project, chosen: str | None, where: str) -> str:
+    try:
+        return choose_handout(project, chosen)
+    except PipelineError as exc:
+        raise PipelineError(f"{where}: {exc.message}") from None
+
+
+def _targets(request: Request, count: int, folder: bool) -> list[Path]:
+    """Where to write, checked before rendering: never over an input, never over an
+    existing file without --force; messages name the path as the nurse typed it."""
     stem = default_stem(dt.datetime.now())
+    output = request.output
     if folder:
         base = Path(output or ".")
         if not base.is_dir():
-            raise PipelineError(f"{base}: not a folder; with --csv, -o names the folder for "
-                                "the sheets (or add --merge for one file)")
+            raise PipelineError(f"{output or '.'}: not a folder; with --csv, -o names the "
+                                "folder for the sheets (or add --merge for one file)")
+        _check_writable(base, output or ".")
         return [base / f"{stem}-{number:03}.pdf" for number in range(1, count + 1)]
-    return [Path(output) if output else Path(f"{stem}.pdf")]
+    target = Path(output) if output else Path(f"{stem}.pdf")
+    shown = output or str(target)
+    if target.is_dir():
+        raise PipelineError(f"{shown}: is a folder; -o names the PDF file to write (or, "
+                            "with --csv and without --merge, a folder)")
+    if request.csv_file and _same_file(target, request.csv_file):
+        raise PipelineError(f"{shown}: is the CSV file being read; choose another name "
+                            "for the PDF")
+    if target.exists() and not request.force:
+        raise PipelineError(f"{shown}: already exists; choose another name, or add --force "
+                            "to replace it")
+    if target.exists() and target.suffix.lower() != ".pdf":
+        raise PipelineError(f"{shown}: exists and is not a PDF; --force replaces only PDF "
+                            "files, so choose another name")
+    parent = target.parent
+    if not parent.is_dir():
+        raise PipelineError(f"{shown}: the folder it goes in does not exist; create it or "
+                            "choose another path")
+    _check_writable(parent, shown)
+    return [target]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def _check_writable(folder: Path, shown: str) -> None:
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PipelineError(f"{shown}: cannot write in that folder; choose another place")
+
+
+# --- rendering many, in worker processes ------------------------------------------
+
+_JOB: dict = {}  # set before the workers fork, so each inherits the loaded project
+
+
+def _rendered(project: Project, sheets: list[Sheet], request: Request, today: dt.date,
+              warn: Callable[[str], None]) -> Iterator[list[bytes]]:
+    """Each patient's PDFs (sheet, then brochure if asked), in the order of the list,
+    as they finish. Warnings (the same for every sheet) are shown once."""
+    _JOB.update(project=project, profile=request.profile, today=today,
+                allow_expired=request.allow_expired, with_brochure=request.with_brochure,
+                gates=request.gates)
+    shown: set[str] = set()
+    jobs = max(1, min(request.jobs, len(sheets)))
+    results = (_in_workers(project, sheets, jobs) if jobs > 1
+               else map(_render_one, sheets))
+    for outcome in results:
+        if isinstance(outcome, str):
+            raise PipelineError(outcome)
+        parts, warnings = outcome
+        for message in warnings:
+            if message not in shown:
+                shown.add(message)
+                warn(message)
+        yield parts
+
+
+def _in_workers(project: Project, sheets: list[Sheet], jobs: int) -> Iterator:
+    import multiprocessing
+
+    from .processes import end_with_parent
+    from .render_pdf import preload_fonts
+
+    # WeasyPrint and the fonts (the Noto ones only if a detail needs them) are loaded
+    # once, before forking: the workers share those pages instead of each holding
+    # its own copy of 40 MB of CJK fonts.
+    preload_fonts(project.root)
+    if any(needs_name_fonts(prepare(sheet.fields, project.root)) for sheet in sheets):
+        preload_fonts(project.root, (NAME_FONTS_CSS,))
+
+    context = multiprocessing.get_context("fork")
+    # Workers end with this process, however it ends (see processes.py).
+    with context.Pool(jobs, initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
+        # Ordered, a few sheets at a time: the merged PDF is written as they arrive.
+        yield from pool.imap(_render_one, sheets, chunksize=4)
+
+
+def _render_one(sheet: Sheet) -> tuple[list[bytes], list[str]] | str:
+    """Runs in a worker: a PipelineError comes back as its (patient-free) message."""
+    job = _JOB
+    try:
+        pdf, warnings = render_sheet(job["project"], sheet, job["profile"], job["today"],
+                                     job["allow_expired"], job["gates"])
+        parts = [pdf]
+        if job["with_brochure"]:
+            parts.append(_cached_brochure(sheet.handout, sheet.variant, job["profile"],
+                                          sheet.lang))
+        return parts, warnings
+    except PipelineError as exc:
+        return f"{sheet.source}: {exc.message}" if sheet.source else exc.message
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_brochure(handout: str, variant: str, profile: str, lang: str) -> bytes:
+    project = _JOB["project"]
+    return _brochure_pdf(project, companion_brochure(project, handout), variant, profile,
+                         lang, _JOB["gates"])
+
+
+# --- writing ----------------------------------------------------------------------
+
+
+def _write_joined(target: Path, documents: Iterator[list[bytes]], shown: str,
+                  join: bool) -> None:
+    """Write beside the target and rename at the end: a failure leaves nothing."""
+    from .duplex import DuplexWriter
+
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                             suffix=".tmp")
+    except OSError as exc:
+        raise PipelineError(f"{shown}: cannot write ({exc.strerror}); choose another place") \
+            from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            if join:
+                writer = DuplexWriter(stream)
+                for parts in documents:
+                    for pdf in parts:
+                        writer.add(pdf)
+                writer.close()
+            else:
+                stream.write(next(documents)[0])
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise PipelineError(f"{shown}: cannot write ({exc.strerror}); check the disk and "
+                            "the folder, then try again") from None
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _to_stdout(documents: Iterator[list[bytes]], request: Request) -> None:
+    from .duplex import DuplexWriter
+
+    if request.merge or request.with_brochure:
+        out = io.BytesIO()  # validated fully before the first byte reaches the printer
+        writer = DuplexWriter(out)
+        for parts in documents:
+            for pdf in parts:
+                writer.add(pdf)
+        writer.close()
+        data = out.getvalue()
+    else:
+        data = next(documents)[0]
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()

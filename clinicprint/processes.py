@@ -66,7 +66,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (PermissionError, OverflowError):
+        # OverflowError: not a process id (another tool's folder); leave it alone.
         return True
     return True
 

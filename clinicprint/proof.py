@@ -44,6 +44,9 @@ def _thumbnails(entries: list[ManifestEntry], output: Path, proof: Path) -> dict
         known = {}
     thumbs = {}
     for entry in entries:
+        if not entry.path.endswith(".pdf"):
+            thumbs[entry.path] = []  # the web edition: a page to open, not to picture
+            continue
         names = [f"thumbs/{entry.path.replace('.pdf', '')}-p{n}.png"
                  for n in range(1, entry.pages + 1)]
         if known.get(entry.path) != entry.sha256 or not all((proof / n).is_file()
@@ -68,6 +71,8 @@ def _side_by_side(entries: list[ManifestEntry], thumbs: dict,
     """Per handout and profile: one row per page, one column per variant."""
     groups: dict[tuple[str, str, str], list[ManifestEntry]] = defaultdict(list)
     for entry in entries:
+        if not entry.pages:
+            continue  # the web edition: a page, not a PDF
         # Translations live under output/<lang>/; the source language has no folder.
         lang = "" if entry.path.startswith(f"{entry.profile}/") else entry.lang
         groups[(lang, entry.handout, entry.profile)].append(entry)

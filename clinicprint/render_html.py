@@ -18,6 +18,7 @@ from .markup import keep_last_words, markdown_block, markdown_inline
 from .merge import Document
 
 
+
 @lru_cache(maxsize=4)
 def _environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -70,11 +71,17 @@ def render_html(document: Document, brand: Brand, root: Path,
         "qr_code": qr_data_url(brand.scheduling_url, profile.cmyk)
         if kind.name == "brochure" else None,
         **language_context(document, notices),
+        "lang": document.language.tag,  # the reading edition's <html lang>
     }
+    template = profile.template or kind.template
+    if profile.reading_edition:
+        from .reading_order import reading_order
+
+        context["reading_sections"] = reading_order(document.sections)
     try:
-        return env.get_template(kind.template).render(context)
+        return env.get_template(template).render(context)
     except jinja2.TemplateSyntaxError as exc:
-        raise RenderError(f"templates/{exc.name or kind.template}:{exc.lineno}: template "
+        raise RenderError(f"templates/{exc.name or template}:{exc.lineno}: template "
                           f"syntax error: {exc.message}") from None
     except jinja2.UndefinedError as exc:
         where = _template_line(exc, root)

@@ -132,8 +132,10 @@ def _weasyprint_warnings() -> Iterator[list[str]]:
         LOGGER.propagate = propagate
 
 
-def lay_out(html: str, document: Document, root: Path, brand: Brand):
-    """Lay out the pages (WeasyPrint's Document) without writing a PDF yet."""
+def lay_out(html: str, document: Document, root: Path, brand: Brand,
+            font_faces: tuple[str, ...] = ()):
+    """Lay out the pages (WeasyPrint's Document) without writing a PDF yet.
+    `font_faces`: stylesheets of @font-face rules to add to styles/fonts.css."""
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
@@ -147,11 +149,11 @@ def lay_out(html: str, document: Document, root: Path, brand: Brand):
     _limit_pages_laid_out()
     cache = IMAGE_CACHES[document.profile.cmyk]
     cache.used.clear()
-    fonts, font_config, font_files = _shared_font_faces(root)
+    fonts, font_config, font_files = _shared_font_faces(root, font_faces)
     try:
         laid_out = HTML(string=html.replace(FONT_FACES_LINK, "", 1),
                         base_url=root.resolve().as_uri() + "/", url_fetcher=fetcher).render(
-            stylesheets=[fonts], font_config=font_config, cache=cache,
+            stylesheets=fonts, font_config=font_config, cache=cache,
             **_pdf_options(document.profile))
         images = {Path(unquote(urlsplit(url).path)).resolve() for url in cache.used
                   if url.startswith("file:")}
@@ -198,30 +200,40 @@ FONT_FACES_LINK = f'<link rel="stylesheet" href="{FONT_FACES}">'
 _FONT_FACES: dict[tuple, tuple] = {}
 
 
-def _shared_font_faces(root: Path):
+def preload_fonts(root: Path, font_faces: tuple[str, ...] = ()) -> None:
+    """Load the fonts before forking workers, so they share one copy of them."""
+    _shared_font_faces(root, font_faces)
+
+
+def _shared_font_faces(root: Path, extra: tuple[str, ...] = ()):
     """The @font-face rules, parsed once per process: unpacking the WOFF fonts is the
     costly part of reading the stylesheets, and every document uses the same ones.
-    Keyed by the file's size and time, so `watch` picks up an edit."""
+    Keyed by the files' size and time, so `watch` picks up an edit."""
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    path = (root / FONT_FACES).resolve()
-    stat = path.stat()
-    key = (path, stat.st_size, stat.st_mtime_ns)
+    from .name_fonts import NAME_FONTS_CSS, package_font_files
+
+    paths = [(root / name).resolve() for name in (FONT_FACES, *extra)]
+    key = tuple((path, path.stat().st_size, path.stat().st_mtime_ns) for path in paths)
     if key not in _FONT_FACES:
         from weasyprint.urls import FatalURLFetchingError
 
-        fetcher = _fetcher_class()(root)
+        # The Noto fonts of Debian's packages that styles/name-fonts.css names are the
+        # one exception to "only files inside the project" (clinicprint/name_fonts.py).
+        also = package_font_files(root) if NAME_FONTS_CSS in extra else ()
+        fetcher = _fetcher_class()(root, also)
         config = FontConfiguration()
         try:
-            css = CSS(string=path.read_text(encoding="utf-8"), base_url=path.as_uri(),
-                      url_fetcher=fetcher, font_config=config)
+            sheets = [CSS(string=path.read_text(encoding="utf-8"), base_url=path.as_uri(),
+                          url_fetcher=fetcher, font_config=config) for path in paths]
         except FatalURLFetchingError:
             reason = fetcher.refused[-1] if fetcher.refused else "a font failed to load"
             raise RenderError(f"{FONT_FACES}: {reason}; fonts must be files inside the "
                               "project (assets/fonts)") from None
-        _FONT_FACES.clear()
-        _FONT_FACES[key] = (css, config, frozenset(fetcher.loaded | {path}))
+        if len(_FONT_FACES) > 1:  # at most two sets: brand fonts, and with name fonts
+            _FONT_FACES.clear()
+        _FONT_FACES[key] = (sheets, config, frozenset(fetcher.loaded | set(paths)))
     return _FONT_FACES[key]
 
 
@@ -278,18 +290,23 @@ def _content_clock(document: Document) -> Iterator[None]:
 
 
 def render_pdf(html: str, document: Document, root: Path, brand: Brand,
-               identify_by: str | None = None) -> Rendered:
+               identify_by: str | None = None, font_faces: tuple[str, ...] = ()) -> Rendered:
     """`identify_by`: the HTML to derive the PDF's /ID and XMP ids from, when the
-    document's own HTML must not leave a trace (personalised sheets)."""
+    document's own HTML must not leave a trace (personalised sheets). `font_faces`:
+    more @font-face stylesheets (the fonts for patient names in any script)."""
     identifier = _identifier(identify_by or html)
     with _weasyprint_warnings() as warnings, _content_clock(document):
-        laid_out = lay_out(html, document, root, brand)
+        laid_out = lay_out(html, document, root, brand, font_faces)
         check_layout(laid_out, document, html)
         check_notice_room(laid_out, document)  # clinicprint/assistance.py
         notes = low_resolution_images(laid_out, document) if document.profile.marks else []
         pdf = laid_out.write_pdf(
             pdf_identifier=identifier, finisher=_finisher(document.profile, identifier),
             **_pdf_options(document.profile))
+        if document.profile.pdf_variant == "pdf/ua-1":
+            from .tagged_pdf import repair
+
+            pdf = repair(pdf)
     if document.profile.cmyk:
         from .press import finish_press_pdf
 
@@ -371,6 +388,11 @@ def _identifier(html: str) -> bytes:
 def check_layout(laid_out, document: Document, html: str) -> None:
     """Overflow is an error: content never spills silently or onto an extra page."""
     kind = KINDS[document.handout.kind]
+    if document.profile.reading_edition:
+        # One column of any length: nothing can overflow a panel or a page count.
+        for page in laid_out.pages:
+            _check_too_wide(page, document)
+        return
     anchors = [page.anchors for page in laid_out.pages]
     pages_of, floors = _panel_pages_and_floors(laid_out)
     for panel in kind.panels:

@@ -11,11 +11,14 @@ ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so' || missing="$missing libpang
 command -v gs >/dev/null 2>&1 || missing="$missing ghostscript"
 # WeasyPrint subsets fonts with HarfBuzz when it can (fontTools otherwise).
 ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so' || missing="$missing libharfbuzz-subset0"
+# Noto fonts for patient names in any script on discharge sheets (styles/name-fonts.css).
+[ -f /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf ] || missing="$missing fonts-noto-core"
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing="$missing fonts-noto-cjk"
 # With --test: Chromium, to load the proof gallery and the discharge desk as a
-# browser would.
+# browser would, and to run axe-core on the web edition.
 if [ "${1:-}" = "--test" ]; then
     command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
-    # npm installs axe-core (package-lock.json) for the discharge desk's page tests.
+    # npm installs axe-core (package-lock.json) for the discharge desk's and the web edition's page tests.
     command -v npm >/dev/null 2>&1 || missing="$missing npm"
     # Apache PDFBox's preflight for press PDFs. Debian's libpdfbox2-java does not pull in
     # the javax.activation and JAXB jars its preflight needs on current Java, nor Java.

@@ -96,9 +96,13 @@ def only_generated(project: Path) -> dict[str, str]:
     can break content whose text it wrote itself. Returns {kind: handout name}."""
     for path in (project / "handouts").iterdir():
         path.unlink()
-    return {kind: write_handout(project, f"test-{kind}",
-                                handout_data(kind, f"TEST-{index:03}")).stem
-            for index, kind in enumerate(KINDS, 1)}
+    names = {kind: write_handout(project, f"test-{kind}",
+                                 handout_data(kind, f"TEST-{index:03}")).stem
+             for index, kind in enumerate(KINDS, 1)}
+    if "discharge" in names and "brochure" in names:  # the brochure that goes home with it
+        path = project / "handouts" / f"{names['discharge']}.yaml"
+        save(path, {**load(path), "brochure": names["brochure"]})
+    return names
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -145,7 +145,7 @@ def test_bad_options_fail_in_one_line_without_echoing_the_value(
 BAD_CSV = [
     ("", "no patients in the file"),
     ("patient\n", "no patients in the file"),
-    ("patient,ward\nAnn,3\n", "unknown column 'ward'"),
+    ("patient,ward\nAnn,3\n", "day.csv row 1, column 2: not a known column name"),
     ("patient,levels\nAnn,L1\nBen,X9\n", "day.csv row 3, column levels: use vertebra names"),
     ("patient,procedure-date\nAnn,2026-13-45\n", "day.csv row 2, column procedure-date: not a"),
     ("patient,variant\nAnn,kids\n", "day.csv row 2, column variant: unknown variant"),

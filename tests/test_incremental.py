@@ -58,8 +58,12 @@ def rebuilt(project: Path) -> set[str]:
 
 
 def digests(folder: Path) -> dict[str, str]:
+    """Every document written: PDFs and the web edition's pages (not the proof page)."""
+    from clinicprint.layouts import PROFILES
+
+    files = [*pdfs_in(folder), *sorted(folder.rglob("*.html"))] if folder.exists() else []
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in pdfs_in(folder)}
+            for p in files if p.relative_to(folder).parts[0] in PROFILES}
 
 
 def test_a_second_build_renders_nothing(sandbox: Path) -> None:

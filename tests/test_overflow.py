@@ -12,7 +12,7 @@ import factory
 from clinicprint.build import plan
 from clinicprint.content import load_project
 from clinicprint.errors import RenderError
-from clinicprint.layouts import KINDS
+from clinicprint.layouts import KINDS, PROFILES
 from clinicprint.render_html import render_html
 from clinicprint.render_pdf import render_pdf
 from conftest import ROOT, assert_process_failed, pdfs_in, run_pipeline
@@ -22,7 +22,8 @@ LONG_ITEM = "Walk a little more each day, and rest when your back feels tired. "
 
 
 def brochure_profiles() -> list[str]:
-    return list(BROCHURE.profiles)
+    """The profiles with panels: the reading edition (screen, web) is one column."""
+    return [name for name in BROCHURE.profiles if not PROFILES[name].reading_edition]
 
 
 def render(project: Path, handout: str, variant: str, profile: str) -> None:
@@ -82,7 +83,9 @@ def test_overflow_fails_the_real_command_and_writes_nothing(project: Path) -> No
     overfill(project, "back")
     proc = run_pipeline("build", "--handout", "test-brochure", project=project)
     assert_process_failed(proc, "panel 'back' overflows")
-    assert pdfs_in(project / "output") == []
+    # Only the reading edition, which has no panels, is written.
+    assert all(PROFILES[p.relative_to(project / "output").parts[0]].reading_edition
+               for p in pdfs_in(project / "output"))
 
 
 def test_a_panel_a_little_too_full_reports_by_how_much(generated: Path) -> None:

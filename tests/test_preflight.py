@@ -240,7 +240,9 @@ def _pdfium_fill(objects) -> list[tuple[float, tuple[int, int, int]]]:
     return found
 
 
-def _text_objects(count, get, scale: float = 1.0):
+def _page_objects(count, get, wanted: int, scale: float = 1.0):
+    """PDFium page objects of type `wanted`, inside form XObjects too, each with the
+    scale of its full matrix."""
     import pypdfium2.raw as raw
 
     for index in range(count):
@@ -250,10 +252,17 @@ def _text_objects(count, get, scale: float = 1.0):
         here = scale * abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
         kind = raw.FPDFPageObj_GetType(obj)
         if kind == raw.FPDF_PAGEOBJ_FORM:
-            yield from _text_objects(raw.FPDFFormObj_CountObjects(obj),
-                                     lambda i, o=obj: raw.FPDFFormObj_GetObject(o, i), here)
-        elif kind == raw.FPDF_PAGEOBJ_TEXT:
+            yield from _page_objects(raw.FPDFFormObj_CountObjects(obj),
+                                     lambda i, o=obj: raw.FPDFFormObj_GetObject(o, i),
+                                     wanted, here)
+        elif kind == wanted:
             yield obj, here
+
+
+def _text_objects(count, get, scale: float = 1.0):
+    import pypdfium2.raw as raw
+
+    return _page_objects(count, get, raw.FPDF_PAGEOBJ_TEXT, scale)
 
 
 def _solid_black_as_pdfium_reports_it(tmp_path: Path) -> tuple[int, int, int]:
@@ -360,17 +369,7 @@ def test_an_rgb_picture_is_separated_to_cmyk(project: Path, tmp_path: Path) -> N
 def _path_objects(count, get, scale: float = 1.0):
     import pypdfium2.raw as raw
 
-    for index in range(count):
-        obj = get(index)
-        matrix = raw.FS_MATRIX()
-        raw.FPDFPageObj_GetMatrix(obj, matrix)
-        here = scale * abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5
-        kind = raw.FPDFPageObj_GetType(obj)
-        if kind == raw.FPDF_PAGEOBJ_FORM:
-            yield from _path_objects(raw.FPDFFormObj_CountObjects(obj),
-                                     lambda i, o=obj: raw.FPDFFormObj_GetObject(o, i), here)
-        elif kind == raw.FPDF_PAGEOBJ_PATH:
-            yield obj, here
+    return _page_objects(count, get, raw.FPDF_PAGEOBJ_PATH, scale)
 
 
 def _thin_dark_rules(pdf_path: Path) -> set[tuple[int, int, int]]:

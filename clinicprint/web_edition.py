@@ -1,0 +1,62 @@
+"""The web edition: one self-contained, accessible HTML page per handout x variant.
+
+The page is the reading edition's HTML (templates/reading.html) with every
+stylesheet, font and picture put inside it, so it can be uploaded as one file
+and never asks another host for anything. Only files inside the project are
+read (the same rule as the PDF renderer's url_fetcher).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+from .errors import RenderError
+from .render_pdf import _mime_type, resolve_project_url
+
+STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="([^"]+)">')
+IMAGE_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
+CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
+
+
+def web_page(html: str, root: Path, label: str) -> tuple[bytes, tuple[str, ...]]:
+    """The page's bytes and the project files put inside it (for the input key)."""
+    loaded: set[Path] = set()
+    base = root.resolve().as_uri() + "/"
+
+    def read(url: str, relative_to: str) -> Path:
+        if url.startswith("data:"):
+            raise ValueError
+        target = _join(relative_to, url)
+        try:
+            path = resolve_project_url(target, root.resolve())
+        except PermissionError as exc:
+            raise RenderError(f"{label}: {exc}") from None
+        loaded.add(path)
+        return path
+
+    def data_url(url: str, relative_to: str) -> str:
+        try:
+            path = read(url, relative_to)
+        except ValueError:
+            return url
+        encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f"data:{_mime_type(path)};base64,{encoded}"
+
+    def inline_css(match: re.Match) -> str:
+        path = read(match[1], base)
+        css = path.read_text(encoding="utf-8")
+        css = CSS_URL.sub(lambda url: f"url({data_url(url[1], path.as_uri())})", css)
+        return f"<style>/* {match[1]} */\n{css}</style>"
+
+    page = STYLESHEET_LINK.sub(inline_css, html)
+    page = IMAGE_SRC.sub(lambda m: m[1] + data_url(m[2], base) + m[3], page)
+    relative = tuple(sorted(p.relative_to(root.resolve()).as_posix() for p in loaded))
+    return page.lstrip().encode("utf-8"), relative
+
+
+def _join(base: str, url: str) -> str:
+    from urllib.parse import urljoin
+
+    return urljoin(base, url)
