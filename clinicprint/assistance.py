@@ -109,6 +109,12 @@ def check_notice_room(laid_out, document) -> None:
     must end inside the page, and on a brochure start below the inside panels."""
     from .errors import RenderError
 
+    if document.profile.reading_edition:
+        # In the reading edition it is text in the flow, under the masthead.
+        if not any("language-help" in page.anchors for page in laid_out.pages):
+            raise RenderError(f"{document.label}: the language-assistance notice is missing "
+                              "from the template")
+        return
     for page in laid_out.pages:
         page_box = page._page_box
         content_bottom = page_box.content_box_y() + page_box.height
