@@ -26,7 +26,6 @@ import pytest
 
 from clinicprint.content import Section, load_project
 from clinicprint.reading_order import reading_order
-from clinicprint.render_html import DEFAULT_LANG
 from conftest import ROOT, assert_process_failed, documents_of, edit, run_pipeline
 from pdfread import squash, text_of
 
@@ -40,7 +39,7 @@ PHONE_PX, DESKTOP_PX = 320, 1280  # WCAG 1.4.10 reflow: 320 CSS px wide, no side
 
 
 def ids(documents) -> list[str]:
-    return [f"{d.handout.id}-{d.variant.name}" for d in documents]
+    return [f"{d.language.code}-{d.handout.id}-{d.variant.name}" for d in documents]
 
 
 def digits(number: str) -> str:
@@ -267,7 +266,7 @@ def test_web_page_has_language_landmarks_skip_link_headings_and_alt_text(
         built: Path, document) -> None:
     page = parts_of(built / document.relative_path)
     tags = [tag for tag, _ in page.tags]
-    assert page.tags[0][0] == "html" and page.tags[0][1].get("lang") == DEFAULT_LANG
+    assert page.tags[0][0] == "html" and page.tags[0][1].get("lang") == document.language.tag
     assert tags.count("main") == 1 and "header" in tags and "footer" in tags
     focusable = [attrs for tag, attrs in page.tags if tag == "a"]
     target = focusable[0]["href"]
