@@ -216,12 +216,16 @@ def _render_all(documents: list[Document], project: Project, pdfx: str, gates: G
         futures = [pool.submit(_render_in_worker, one) for one in ids]
         for future in as_completed(futures):
             yield future.result()
-    finally:
+    except BaseException:
         # On Ctrl-C or SIGTERM, stop now: waiting for the queued documents would keep
         # the workers (and this process) alive for the rest of the build.
         pool.shutdown(wait=False, cancel_futures=True)
         for child in multiprocessing.active_children():
             child.terminate()
+        raise
+    # Every document is done: a full shutdown joins the pool's thread, so nothing of
+    # it is left for the interpreter's exit (where it could print a traceback).
+    pool.shutdown(wait=True)
 
 
 # --- the build -------------------------------------------------------------
