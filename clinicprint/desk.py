@@ -276,8 +276,9 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
     options = {
         "handout": _choice(values, errors, "handout", [h for h, _ in choices.handouts],
                            "Choose which sheet to print"),
+        # Like the command, the project's first language (English) unless chosen.
         "lang": _choice(values, errors, "lang", [c for c, _ in choices.languages],
-                        "Choose a language"),
+                        "Choose a language", default=choices.languages[0][0]),
         "profile": _choice(values, errors, "profile", [p for p, _ in choices.papers],
                            "Choose Letter or A4", default="office"),
     }

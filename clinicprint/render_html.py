@@ -73,6 +73,9 @@ def render_html(document: Document, brand: Brand, root: Path,
         **language_context(document, notices),
         "lang": document.language.tag,  # the reading edition's <html lang>
     }
+    if (patient or {}).get("sheet-id"):
+        # The desk's sheet id is one more footer line (templates/discharge.html).
+        context["footer_room_in"] += 1.2 * document.variant.min_footer_pt / 72
     template = profile.template or kind.template
     if profile.reading_edition:
         from .reading_order import reading_order

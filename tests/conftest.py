@@ -53,6 +53,17 @@ def documents_of(root: Path = ROOT) -> list:
     return plan(load_project(root))
 
 
+def with_languages(project: Path) -> Path:
+    """Add the language files (LANGUAGE_FILES) to a `project` copy, which is English only."""
+    for name in LANGUAGE_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, project / name)
+        elif source.exists():
+            shutil.copy2(source, project / name)
+    return project
+
+
 def run_cli(*args: str, project: Path | None = None) -> Result:
     prefix = ["--project", str(project)] if project else []
     return CliRunner().invoke(cli, [*prefix, *map(str, args)])

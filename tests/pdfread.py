@@ -21,6 +21,11 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\u00ad", "")).strip()
 
 
+def unhyphenate(text: str) -> str:
+    """Text with words hyphenated across lines (hyphens: auto) joined again."""
+    return re.sub(r"(\w)[\u2010\u00ad\ufffe-] (?=[a-záéíóúñü])", r"\1", text)
+
+
 def _resolve(obj):
     return obj.get_object() if isinstance(obj, IndirectObject) else obj
 

@@ -27,7 +27,7 @@ import pytest
 from clinicprint.content import Section, load_project
 from clinicprint.reading_order import reading_order
 from conftest import ROOT, assert_process_failed, documents_of, edit, run_pipeline
-from pdfread import squash, text_of
+from pdfread import squash, text_of, unhyphenate
 
 DOCUMENTS = documents_of()
 SCREEN = [d for d in DOCUMENTS if d.profile.pdf_variant == "pdf/ua-1"]
@@ -187,7 +187,7 @@ def test_screen_pdf_is_portrait_and_reads_in_the_readers_order(built: Path, docu
 
     for page in PdfReader(built / document.relative_path).pages:
         assert page.mediabox.width < page.mediabox.height, "not a portrait page"
-    text = text_of(built / document.relative_path)
+    text = unhyphenate(text_of(built / document.relative_path))
     position = text.index(squash(document.title))
     for section in reading_order(document.sections):
         found = text.find(squash(section.title), position)

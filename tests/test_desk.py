@@ -4,8 +4,6 @@ record of sheets, privacy, security headers, the access code and robustness."""
 from __future__ import annotations
 
 import csv
-import dataclasses
-import inspect
 import io
 import os
 import re
@@ -21,7 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 import factory
-from conftest import ROOT, assert_process_failed, documents_of, run_pipeline
+from conftest import ROOT, with_languages, assert_process_failed, documents_of, run_pipeline
 from deskserver import Desk, health_json, start_desk
 from pdfread import squash
 
@@ -39,9 +37,10 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Desk:
 
 
 def sheets() -> list:
-    """Every discharge handout x variant x paper the desk offers, from the content."""
+    """Every discharge handout x variant x paper the desk offers, from the content
+    (in English; other languages: test_a_sheet_in_every_language)."""
     return [d for d in documents_of() if d.handout.kind == "discharge"
-            and d.profile.name in PAPERS]
+            and d.profile.name in PAPERS and d.language.source]
 
 
 def pdf_text(body: bytes) -> str:
@@ -369,16 +368,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _personal_can_choose_the_handout() -> bool:
-    from clinicprint import personal
-
-    return "handout" in inspect.signature(personal.render_sheet).parameters or \
-        "handout" in {f.name for f in dataclasses.fields(personal.Sheet)}
-
-
-@pytest.mark.skipif(not _personal_can_choose_the_handout(),
-                    reason="personal.render_sheet prints the one discharge handout (issue 12 "
-                           "adds the choice)")
 def test_several_discharge_handouts_are_offered_and_each_printed(project: Path,
                                                                  tmp_path: Path) -> None:
     code = factory.unused_code(project, "DESK")
@@ -417,3 +406,59 @@ def test_expired_medical_review_is_refused_with_a_message(project: Path,
         assert not records(desk)
     finally:
         assert desk.stop() == 0
+
+
+def _reviewed(project: Path) -> None:
+    """Sign off every translation in a copy of the project, as a reviewer would."""
+    import datetime as dt
+
+    for path in (project / "translations").glob("*/*.yaml"):
+        data = factory.load(path)
+        data["review"] = {"reviewed_by": "Test Reviewer", "reviewed_on": dt.date.today()}
+        factory.save(path, data)
+
+
+def test_a_sheet_in_every_language(project: Path, tmp_path: Path) -> None:
+    """Each language the project declares: the sheet is in it (html lang, labels,
+    dates by Babel) and the record says which language was handed out."""
+    import datetime as dt
+
+    from clinicprint.content import load_project
+
+    with_languages(project)  # the project fixture is English only
+    _reviewed(project)
+    loaded = load_project(project)
+    others = [language for language in loaded.languages.values() if not language.source]
+    if not others:
+        pytest.skip("the project declares one language")
+    desk = start_desk(tmp_path / "desk", project=project, renderers=1)
+    try:
+        for language in others:
+            reply = desk.discharge({**GOOD, "lang": language.code})
+            assert reply.status == 200, reply.text
+            reader = PdfReader(io.BytesIO(reply.body))
+            assert str(reader.trailer["/Root"]["/Lang"]) == language.tag
+            text = pdf_text(reply.body)
+            sheet_id = reply.headers["x-sheet-id"]
+            assert f"{language.label('Sheet')} {sheet_id}" in text
+            assert language.format_skeleton("yMMMd", dt.date(2026, 11, 25)) in text
+            assert records(desk)[-1]["lang"] == language.code
+    finally:
+        assert desk.stop() == 0
+
+
+def test_a_draft_translation_is_not_handed_out(desk: Desk) -> None:
+    """Unreviewed translations are not for patients: the desk refuses them, with a
+    message, and records nothing."""
+    drafts = sorted({(d.language.code, d.handout.id) for d in documents_of()
+                     if d.handout.kind == "discharge" and d.translation is not None
+                     and d.translation.draft})
+    if not drafts:
+        pytest.skip("every translation of a discharge handout is reviewed")
+    before = len(records(desk))
+    for lang, handout in drafts:
+        reply = desk.discharge({**GOOD, "lang": lang, "handout": handout})
+        assert reply.status == 422
+        summary = re.search(r'id="error-summary".*?</div>', reply.text, re.S)[0]
+        assert "draft" in summary.lower() and GOOD["patient"] not in summary
+    assert len(records(desk)) == before

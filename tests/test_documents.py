@@ -22,7 +22,8 @@ PROJECT = load_project(ROOT)
 EVERYTHING = plan(PROJECT)
 # PDFs; the web edition's HTML pages are read back in test_accessibility.py.
 DOCUMENTS = [d for d in EVERYTHING if d.profile.extension == "pdf"]
-IDS = [f"{d.profile.name}-{d.handout.id}-{d.variant.name}" for d in DOCUMENTS]
+IDS = [f"{d.language.code}-{d.profile.name}-{d.handout.id}-{d.variant.name}"
+       for d in DOCUMENTS]
 
 
 def pdf_path(built: Path, document: Document) -> Path:
@@ -165,7 +166,8 @@ def test_text_has_own_variant_content_only(built: Path, document: Document) -> N
 def assert_footer_and_brand(path: Path, document: Document, brand) -> None:
     text = text_of(path)
     assert document.handout.document_code in text
-    assert f"Rev. {document.handout.revision.isoformat()}" in text
+    language = document.language  # labels and dates in the document's own language
+    assert squash(f"{language.label('Rev.')} {language.format_date(document.handout.revision)}") in text
     assert brand.phone in text
     assert brand.name in text
 
@@ -180,10 +182,10 @@ def assert_metadata(path: Path, document: Document, brand) -> None:
     info = reader.metadata
     assert info.title.startswith(document.title)
     assert info.author == brand.name
-    assert document.variant.label in info.subject
+    assert document.language.label(document.variant.label) in info.subject
     assert document.handout.id in info["/Keywords"]
     assert document.variant.name in info["/Keywords"]
-    assert str(reader.trailer["/Root"]["/Lang"]).startswith("en")
+    assert str(reader.trailer["/Root"]["/Lang"]) == document.language.tag
     # Dates come from the content's revision, never the clock.
     assert info["/CreationDate"].startswith(f"D:{document.handout.revision:%Y%m%d}")
 

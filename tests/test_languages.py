@@ -18,9 +18,9 @@ import pytest
 from pypdf import PdfReader
 
 from clinicprint.content import load_project
-from conftest import (LANGUAGE_FILES, ROOT, assert_process_failed, documents_of, edit,
+from conftest import (ROOT, with_languages, assert_process_failed, documents_of, edit,
                       run_pipeline)
-from pdfread import squash, text_of
+from pdfread import unhyphenate, squash, text_of
 
 PROJECT = load_project(ROOT)
 DOCUMENTS = documents_of(ROOT)
@@ -28,20 +28,40 @@ TRANSLATED = [d for d in DOCUMENTS if not d.language.source]
 IDS = [d.relative_path for d in TRANSLATED]
 
 
-def joined(text: str) -> str:
-    """Text with words hyphenated across lines joined again."""
-    return re.sub(r"(\w)[\u2010\u00ad-] (?=[a-záéíóúñü])", r"\1", text)
+joined = unhyphenate
 
 
-def with_languages(project: Path) -> Path:
-    """Add the language files to a conftest `project` copy."""
-    for name in LANGUAGE_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, project / name)
-        else:
-            shutil.copy2(source, project / name)
-    return project
+def text_of_file(path: Path) -> str:
+    """A PDF's text, or a web page's visible text."""
+    if path.suffix == ".pdf":
+        return text_of(path)
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        parts: list[str] = []
+        skip = 0
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("style", "script", "title")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("style", "script", "title")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data)
+
+    parser = Text()
+    parser.parts = []
+    parser.feed(path.read_text(encoding="utf-8"))
+    return squash(" ".join(parser.parts))
+
+
+def lang_of_file(path: Path) -> str:
+    """The PDF's /Lang, or the web page's <html lang>."""
+    if path.suffix == ".pdf":
+        return str(PdfReader(path).trailer["/Root"]["/Lang"])
+    return re.search(r'<html lang="([^"]+)"', path.read_text(encoding="utf-8"))[1]
 
 
 def test_every_document_exists_in_every_language() -> None:
@@ -68,9 +88,8 @@ def test_output_paths_and_manifest_carry_the_language(built: Path) -> None:
 @pytest.mark.parametrize("document", TRANSLATED, ids=IDS)
 def test_translated_pdf_is_in_its_language(built: Path, document) -> None:
     pdf = built / document.relative_path
-    root = PdfReader(pdf).trailer["/Root"]
-    assert root["/Lang"] == document.language.tag  # es-US
-    text = joined(text_of(pdf))
+    assert lang_of_file(pdf) == document.language.tag  # es-US
+    text = joined(text_of_file(pdf))
     language = document.language
     # Fixed labels in the language's words, dates written its way (Babel)...
     assert language.label("Medical review") in text
@@ -90,17 +109,16 @@ def test_translated_pdf_is_in_its_language(built: Path, document) -> None:
 def test_english_documents_have_no_translation_marks(built: Path) -> None:
     for document in DOCUMENTS:
         if document.language.source:
-            text = text_of(built / document.relative_path)
+            text = text_of_file(built / document.relative_path)
             assert "Draft translation" not in text and "Out-of-date" not in text
-            assert PdfReader(built / document.relative_path).trailer["/Root"]["/Lang"] == \
-                document.language.tag
+            assert lang_of_file(built / document.relative_path) == document.language.tag
 
 
 def test_language_assistance_notice_is_on_every_document(built: Path) -> None:
     lines = [notice.line(PROJECT.brand.phone) for notice in PROJECT.notices]
     assert {notice.lang for notice in PROJECT.notices} >= {"en-US", "es-US"}
     for document in DOCUMENTS:
-        text = text_of(built / document.relative_path).replace(" ", "")
+        text = text_of_file(built / document.relative_path).replace(" ", "")
         for line in lines:
             assert line.replace(" ", "") in text, (document.relative_path, line)
 
@@ -113,7 +131,11 @@ def _hyphenated_words(pdf: Path) -> list[tuple[str, str]]:
     document = pdfium.PdfDocument(str(pdf))
     try:
         for page in document:
-            lines = page.get_textpage().get_text_range().splitlines()
+            text = page.get_textpage().get_text_range()
+            # PDFium marks a hyphen it takes for a soft one as U+FFFE and joins the lines.
+            found += [(m[1], m[2]) for m in re.finditer(r"(\w+)\ufffe(\w+)", text)
+                      if m[2][0].islower()]
+            lines = text.splitlines()
             for line, following in zip(lines, lines[1:]):
                 match = re.search(r"(\w+)[\u2010\u00ad-]$", line.strip())
                 rest = re.match(r"(\w+)", following.strip())

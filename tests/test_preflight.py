@@ -31,7 +31,7 @@ SEPARATION_DPI = 72
 def press(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every press PDF, built once through the real command line."""
     output = tmp_path_factory.mktemp("press") / "output"
-    proc = run_pipeline("build", "--profile", "press", "--output", output)
+    proc = run_pipeline("build", "--profile", "press", "--allow-draft", "--output", output)
     assert proc.returncode == 0, proc.stderr.decode()
     return output
 

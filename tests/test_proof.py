@@ -67,9 +67,10 @@ def test_gallery_shows_gate_results_and_side_by_side_variants(gallery: Path) -> 
     html = gallery.read_text()
     assert "gates passed" in html and "reading grade" in html
     documents = documents_of(ROOT)
-    # One table per handout and profile with pages to show (a web page has none).
+    # One table per language, handout and profile with pages to show (a web page has none).
     assert html.count('<table class="compare">') == len(
-        {(d.handout.id, d.profile.name) for d in documents if d.profile.extension == "pdf"})
+        {(d.language.code, d.handout.id, d.profile.name) for d in documents
+         if d.profile.extension == "pdf"})
     # Columns follow variants.yaml, as the README says.
     header = html.split('<table class="compare">')[1].split("</tr>")[0]
     order = [name for name in load_project(ROOT).variants if f"<th>{name}</th>" in header]
