@@ -63,7 +63,12 @@ def digests(folder: Path) -> dict[str, str]:
 
     files = [*pdfs_in(folder), *sorted(folder.rglob("*.html"))] if folder.exists() else []
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in files if p.relative_to(folder).parts[0] in PROFILES}
+            for p in files if _profile_folder(p.relative_to(folder).parts) in PROFILES}
+
+
+def _profile_folder(parts: tuple[str, ...]) -> str:
+    """output/<profile>/... for English, output/<lang>/<profile>/... for the others."""
+    return parts[1] if len(parts) > 3 else parts[0]
 
 
 def test_a_second_build_renders_nothing(sandbox: Path) -> None:

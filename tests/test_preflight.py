@@ -100,7 +100,8 @@ def _description(profile: bytes) -> str:
 def test_a_shops_own_profile_is_labelled_custom(tmp_path: Path) -> None:
     shop = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")  # with ghostscript
     output = tmp_path / "output"
-    proc = run_pipeline("build", "--profile", "press", "--variant", PRESS[0].variant.name,
+    proc = run_pipeline("build", "--profile", "press", "--allow-draft",
+                        "--variant", PRESS[0].variant.name,
                         "--handout", PRESS[0].handout.id, "--output", output,
                         env={"HANDOUTS_CMYK_PROFILE": str(shop)})
     assert proc.returncode == 0, proc.stderr.decode()
@@ -328,7 +329,8 @@ def test_preflight_fails_a_file_a_print_shop_would_reject(press: Path, tmp_path:
 def test_build_fails_like_a_gate_when_ink_is_over_the_limit(project: Path) -> None:
     edit(project / "brand.yaml", "cmyk: [91, 66, 21, 21]", "cmyk: [100, 100, 100, 100]")
     output = project / "output"
-    proc = run_pipeline("build", "--profile", "press", "--variant", PRESS[0].variant.name,
+    proc = run_pipeline("build", "--profile", "press", "--allow-draft",
+                        "--variant", PRESS[0].variant.name,
                         "--output", output, project=project)
     assert_process_failed(proc, "preflight: total ink reaches", f"{INK_LIMIT} % limit")
     assert not list(output.rglob("*.pdf"))
