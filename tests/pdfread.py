@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -11,9 +12,21 @@ from pypdf.generic import DictionaryObject, IndirectObject
 POINTS_PER_INCH = 72
 
 
+def _version(path: Path) -> tuple[str, int, int]:
+    """A file as it is now: a rewritten file is read again, never served from memory."""
+    stat = Path(path).stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
 def text_of(path: Path) -> str:
     """All page text with whitespace folded, so line breaks do not matter."""
-    reader = PdfReader(path)
+    return _text_of(_version(path))
+
+
+# Many tests read the same built PDFs; pypdf's text extraction is the slow part.
+@functools.lru_cache(maxsize=256)
+def _text_of(version: tuple[str, int, int]) -> str:
+    reader = PdfReader(version[0])
     return squash(" ".join(page.extract_text() for page in reader.pages))
 
 
@@ -32,10 +45,15 @@ def _resolve(obj):
 
 def fonts_of(path: Path) -> dict[str, bool]:
     """Every font used on any page or inside a form XObject, and whether it is embedded."""
+    return dict(_fonts_of(_version(path)))
+
+
+@functools.lru_cache(maxsize=256)
+def _fonts_of(version: tuple[str, int, int]) -> tuple[tuple[str, bool], ...]:
     found: dict[str, bool] = {}
-    for page in PdfReader(path).pages:
+    for page in PdfReader(version[0]).pages:
         _collect_fonts(_resolve(page.get("/Resources")), found, set())
-    return found
+    return tuple(found.items())
 
 
 def _collect_fonts(resources, found: dict[str, bool], seen: set[int]) -> None:

@@ -292,7 +292,10 @@ def test_slow_client_gets_408_while_others_are_served(tmp_path: Path) -> None:
         slow.sendall(b"POST /discharge HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\na=")
         assert desk.discharge(GOOD).status == 200
         for _ in range(3):  # keeps trickling, so it is never idle
-            slow.sendall(b"b")
+            try:
+                slow.sendall(b"b")
+            except (BrokenPipeError, ConnectionResetError):
+                break  # on a loaded machine the 2 s may be up already: the answer waits
             assert desk.health().status == 200
             time.sleep(1)
         answer = slow.recv(4096)

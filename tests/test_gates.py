@@ -44,10 +44,14 @@ def edit_handout(project: Path, relative: str, change) -> None:
 
 def test_shipped_content_passes_every_gate() -> None:
     # Drafts allowed: an unreviewed translation is marked, and held to every other gate.
-    proc = check(None, "--allow-draft")
+    # One variant, every language and handout: the session's build ran every gate on
+    # every document already (a failing gate fails the build).
+    variant = documents_of(ROOT)[0].variant.name
+    proc = check(None, "--allow-draft", "--variant", variant)
     assert proc.returncode == 0, out(proc)
     text = proc.stdout.decode()
-    checked = {(d.handout.id, d.variant.name, d.language.code) for d in documents_of(ROOT)}
+    checked = {(d.handout.id, d.variant.name, d.language.code) for d in documents_of(ROOT)
+               if d.variant.name == variant}
     rows = [line.split() for line in text.splitlines()[1:] if line.split()
             and line.split()[0] in {handout for handout, *_ in checked}]
     assert {(row[0], row[1], row[2]) for row in rows} == checked

@@ -51,8 +51,11 @@ def measure(document):
 
 # --- the shipped documents pass ----------------------------------------------
 
+# English: the build holds every language to the gate's failures (a build with a
+# failing document fails); panel fullness, advice for other languages, is asserted here.
 @pytest.mark.parametrize("document", [d for d in documents_of(ROOT)
-                                      if d.profile.name in ("office", "office-a4")],
+                                      if d.profile.name in ("office", "office-a4")
+                                      and d.language.source],
                          ids=lambda d: d.relative_path)
 def test_shipped_documents_pass_the_layout_gate(document) -> None:
     findings = measure(document)
