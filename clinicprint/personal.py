@@ -84,11 +84,6 @@ def choose_handout(project: Project, name: str | None, where: str = "--handout")
                         f"(or a `handout` column in the CSV): {', '.join(names)}")
 
 
-def discharge_handout(project: Project) -> str:
-    """The project's only discharge handout (kept for callers that know there is one)."""
-    return choose_handout(project, None)
-
-
 def companion_brochure(project: Project, handout: str, where: str = "--with-brochure") -> str:
     """The brochure a discharge handout names as going home with it."""
     brochure = project.handouts[handout].brochure

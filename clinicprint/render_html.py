@@ -70,12 +70,8 @@ def render_html(document: Document, brand: Brand, root: Path,
         "patient": patient or {},
         "qr_code": qr_data_url(brand.scheduling_url, profile.cmyk)
         if kind.name == "brochure" else None,
-        **language_context(document, notices),
-        "lang": document.language.tag,  # the reading edition's <html lang>
+        **language_context(document, notices, sheet_id=bool((patient or {}).get("sheet-id"))),
     }
-    if (patient or {}).get("sheet-id"):
-        # The desk's sheet id is one more footer line (templates/discharge.html).
-        context["footer_room_in"] += 1.2 * document.variant.min_footer_pt / 72
     template = profile.template or kind.template
     if profile.reading_edition:
         from .reading_order import reading_order
@@ -97,7 +93,7 @@ def render_html(document: Document, brand: Brand, root: Path,
                           "without end; check the templates") from None
 
 
-def language_context(document: Document, notices: tuple) -> dict:
+def language_context(document: Document, notices: tuple, sheet_id: bool = False) -> dict:
     """The document's language: its fixed labels (`_`), dates, the language-assistance
     notice, and the marks a draft or out-of-date translation carries."""
     language = document.language
@@ -108,7 +104,7 @@ def language_context(document: Document, notices: tuple) -> dict:
     if status is not None and status.stale:
         marks.append(_both(language, "Out-of-date translation: the English has changed"))
     return {"language": language, "_": language.label, "notices": notices, "marks": marks,
-            "footer_room_in": footer_room_in(document, notices),
+            "footer_room_in": footer_room_in(document, notices, sheet_id),
             "strip_room_in": strip_room_in(document, notices)}
 
 
@@ -129,15 +125,16 @@ def _notice_lines(document: Document, notices: tuple, width_in: float) -> int:
 FOOTER_CHARS = 100  # code, revision, medical review and variant, in any language
 
 
-def footer_room_in(document: Document, notices: tuple) -> float:
+def footer_room_in(document: Document, notices: tuple, sheet_id: bool = False) -> float:
     """Discharge sheet: bottom margin for the notice and the footer line(s) under it,
-    in the footer box left of the page number (styles/languages.css: 1.4 in)."""
+    in the footer box left of the page number (styles/languages.css: 1.4 in); the
+    desk's sheet id is a line of its own (templates/discharge.html)."""
     import math
 
     size = document.variant.min_footer_pt
     width = document.profile.width_in - 1.1 - 1.4
     lines = _notice_lines(document, notices, width)
-    lines += math.ceil(FOOTER_CHARS * CHAR_EM * size / (width * 72))
+    lines += math.ceil(FOOTER_CHARS * CHAR_EM * size / (width * 72)) + sheet_id
     return max(0.7, 0.28 + 0.1 + lines * 1.2 * size / 72)
 
 

@@ -1,9 +1,11 @@
-"""Reading rendered PDFs back: text, fonts, positions and metadata."""
+"""Reading rendered PDFs back: text, fonts, positions and metadata (and a web
+edition's page as text, for tests that read every document)."""
 
 from __future__ import annotations
 
 import functools
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -28,6 +30,43 @@ def text_of(path: Path) -> str:
 def _text_of(version: tuple[str, int, int]) -> str:
     reader = PdfReader(version[0])
     return squash(" ".join(page.extract_text() for page in reader.pages))
+
+
+class _VisibleText(HTMLParser):
+    """The text a browser shows: not styles, scripts or the window title."""
+
+    HIDDEN = ("style", "script", "title")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.hidden += tag in self.HIDDEN
+
+    def handle_endtag(self, tag):
+        self.hidden -= tag in self.HIDDEN
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def text_of_file(path: Path) -> str:
+    """A PDF's text, or a web page's visible text, whitespace folded."""
+    if path.suffix == ".pdf":
+        return text_of(path)
+    parser = _VisibleText()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return squash(" ".join(parser.parts))
+
+
+def lang_of_file(path: Path) -> str:
+    """The PDF's /Lang, or the web page's <html lang>."""
+    if path.suffix == ".pdf":
+        return str(PdfReader(path).trailer["/Root"]["/Lang"])
+    return re.search(r'<html lang="([^"]+)"', path.read_text(encoding="utf-8"))[1]
 
 
 def squash(text: str) -> str:

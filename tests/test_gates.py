@@ -12,7 +12,7 @@ import pytest
 import factory
 from clinicprint.content import load_project
 from conftest import ROOT, assert_process_failed, documents_of, pdfs_in, run_pipeline
-from pdfread import squash, text_of
+from pdfread import squash, text_of_file
 
 B = "handouts/test-brochure.yaml"
 D = "handouts/test-discharge.yaml"
@@ -166,7 +166,7 @@ def test_review_date_and_code_in_every_footer(built: Path) -> None:
     for document in documents_of(ROOT):
         path = built / document.relative_path
         # The web edition's page carries the same footer, as text in its HTML.
-        text = text_of(path) if path.suffix == ".pdf" else path.read_text(encoding="utf-8")
+        text = text_of_file(path)
         handout = document.handout
         language = document.language  # the footer is in the document's language
         assert squash(f"{language.label('Medical review')} "

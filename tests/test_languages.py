@@ -20,48 +20,12 @@ from pypdf import PdfReader
 from clinicprint.content import load_project
 from conftest import (ROOT, with_languages, assert_process_failed, documents_of, edit,
                       run_pipeline)
-from pdfread import unhyphenate, squash, text_of
+from pdfread import lang_of_file, squash, text_of, text_of_file, unhyphenate
 
 PROJECT = load_project(ROOT)
 DOCUMENTS = documents_of(ROOT)
 TRANSLATED = [d for d in DOCUMENTS if not d.language.source]
 IDS = [d.relative_path for d in TRANSLATED]
-
-
-joined = unhyphenate
-
-
-def text_of_file(path: Path) -> str:
-    """A PDF's text, or a web page's visible text."""
-    if path.suffix == ".pdf":
-        return text_of(path)
-    from html.parser import HTMLParser
-
-    class Text(HTMLParser):
-        parts: list[str] = []
-        skip = 0
-
-        def handle_starttag(self, tag, attrs):
-            self.skip += tag in ("style", "script", "title")
-
-        def handle_endtag(self, tag):
-            self.skip -= tag in ("style", "script", "title")
-
-        def handle_data(self, data):
-            if not self.skip:
-                self.parts.append(data)
-
-    parser = Text()
-    parser.parts = []
-    parser.feed(path.read_text(encoding="utf-8"))
-    return squash(" ".join(parser.parts))
-
-
-def lang_of_file(path: Path) -> str:
-    """The PDF's /Lang, or the web page's <html lang>."""
-    if path.suffix == ".pdf":
-        return str(PdfReader(path).trailer["/Root"]["/Lang"])
-    return re.search(r'<html lang="([^"]+)"', path.read_text(encoding="utf-8"))[1]
 
 
 def test_every_document_exists_in_every_language() -> None:
@@ -89,7 +53,7 @@ def test_output_paths_and_manifest_carry_the_language(built: Path) -> None:
 def test_translated_pdf_is_in_its_language(built: Path, document) -> None:
     pdf = built / document.relative_path
     assert lang_of_file(pdf) == document.language.tag  # es-US
-    text = joined(text_of_file(pdf))
+    text = unhyphenate(text_of_file(pdf))
     language = document.language
     # Fixed labels in the language's words, dates written its way (Babel)...
     assert language.label("Medical review") in text
