@@ -120,9 +120,12 @@ def check_profile(profile: str, project: Project, handout: str) -> None:
 
 
 def render_sheet(project: Project, sheet: Sheet, profile: str, today: dt.date,
-                 allow_expired: bool = False, gates=None) -> tuple[bytes, list[str]]:
+                 allow_expired: bool = False, gates=None,
+                 designs: dict | None = None) -> tuple[bytes, list[str]]:
     """The PDF of one patient's sheet, and any warnings (never with patient details).
-    `gates` (build.GateOptions) says whether a draft or stale translation may print."""
+    `gates` (build.GateOptions) says whether a draft or stale translation may print.
+    `designs`: kept by a batch, so that each sheet design is laid out once and each
+    patient's details are stamped onto it (clinicprint/stamp.py)."""
     handout = sheet.handout or choose_handout(project, None)
     document = plan(project, [handout], [sheet.variant], [profile], langs=[sheet.lang])[0]
     warnings = _review_gate(document, today, allow_expired) + _translation_gate(document, gates)
@@ -130,7 +133,28 @@ def render_sheet(project: Project, sheet: Sheet, profile: str, today: dt.date,
         check_printable(name, value, "", project.root)
     fields = prepare(sheet.fields, project.root)
     faces = (NAME_FONTS_CSS,) if needs_name_fonts(fields) else ()
+    if designs is not None:
+        stamped = _stamped(document, project, fields, faces, designs)
+        if stamped is not None:
+            return stamped, warnings
     return _render_private(document, project, fields, faces), warnings
+
+
+def _stamped(document: Document, project: Project, fields: dict[str, str],
+             faces: tuple[str, ...], designs: dict) -> bytes | None:
+    """The sheet stamped onto its design, or None to lay it out in full (a detail that
+    needs more room than its place keeps, or a design that does not lay out: the full
+    layout then says why, in its own words)."""
+    from .stamp import design_key, lay_out_design, stamp_sheet
+
+    key = design_key(document, fields)
+    if key not in designs:
+        try:
+            designs[key] = lay_out_design(project, document, fields, faces)
+        except RenderError:
+            designs[key] = None
+    design = designs[key]
+    return stamp_sheet(project, document, design, fields, faces) if design else None
 
 
 def _render_private(document: Document, project: Project, fields: dict[str, str],
@@ -367,7 +391,10 @@ def _rendered(project: Project, sheets: list[Sheet], request: Request, today: dt
     as they finish. Warnings (the same for every sheet) are shown once."""
     _JOB.update(project=project, profile=request.profile, today=today,
                 allow_expired=request.allow_expired, with_brochure=request.with_brochure,
-                gates=request.gates)
+                gates=request.gates,
+                # A list stamps each patient onto designs laid out once (stamp.py); each
+                # worker fills its own copy. One sheet is quicker laid out in full.
+                designs={} if len(sheets) > 1 else None)
     shown: set[str] = set()
     jobs = max(1, min(request.jobs, len(sheets)))
     results = (_in_workers(project, sheets, jobs) if jobs > 1
@@ -408,7 +435,7 @@ def _render_one(sheet: Sheet) -> tuple[list[bytes], list[str]] | str:
     job = _JOB
     try:
         pdf, warnings = render_sheet(job["project"], sheet, job["profile"], job["today"],
-                                     job["allow_expired"], job["gates"])
+                                     job["allow_expired"], job["gates"], job["designs"])
         parts = [pdf]
         if job["with_brochure"]:
             parts.append(_cached_brochure(sheet.handout, sheet.variant, job["profile"],

@@ -111,6 +111,26 @@ def _collect_fonts(resources, found: dict[str, bool], seen: set[int]) -> None:
         _collect_fonts(_resolve(_resolve(xobject).get("/Resources")), found, seen)
 
 
+def font_dicts(path: Path) -> list[DictionaryObject]:
+    """Every font dictionary of the file: on its pages and inside their form XObjects
+    (where a discharge batch stamps the patient's details, clinicprint/stamp.py)."""
+    fonts: dict[int, DictionaryObject] = {}
+
+    def visit(resources, seen: set[int]) -> None:
+        if not isinstance(resources, DictionaryObject) or id(resources) in seen:
+            return
+        seen.add(id(resources))
+        for font in (_resolve(resources.get("/Font")) or {}).values():
+            fonts.setdefault(id(_resolve(font)), _resolve(font))
+        for xobject in (_resolve(resources.get("/XObject")) or {}).values():
+            visit(_resolve(_resolve(xobject).get("/Resources")), seen)
+
+    seen: set[int] = set()
+    for page in PdfReader(path).pages:
+        visit(_resolve(page.get("/Resources")), seen)
+    return list(fonts.values())
+
+
 def page_sizes_in(path: Path) -> list[tuple[float, float]]:
     return [(round(float(page.mediabox.width) / POINTS_PER_INCH, 3),
              round(float(page.mediabox.height) / POINTS_PER_INCH, 3))

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import ROOT, assert_process_failed, documents_of, run_pipeline
-from pdfread import squash, text_of
+from pdfread import font_dicts, squash, text_of
 
 from clinicprint.content import DESK_PROFILES, load_project
 from clinicprint.layouts import KINDS
@@ -351,22 +351,19 @@ def glyph_problems(pdf: Path) -> list[str]:
     from fontTools.ttLib import TTFont
 
     problems = []
-    for page in PdfReader(pdf).pages:
-        fonts = page["/Resources"].get_object().get("/Font", {})
-        for font in fonts.values():
-            font = font.get_object()
-            descendant = font["/DescendantFonts"][0].get_object()
-            descriptor = descendant["/FontDescriptor"].get_object()
-            program = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
-            embedded = TTFont(io.BytesIO(program.get_object().get_data()))
-            glyphs = embedded.getGlyphOrder()
-            cmap = font["/ToUnicode"].get_object().get_data().decode("latin-1")
-            pairs = " ".join(re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.DOTALL))
-            assert "beginbfrange" not in cmap  # WeasyPrint maps glyph by glyph
-            for cid, _ in re.findall(r"<([0-9A-Fa-f]{4})>\s*<([0-9A-Fa-f]+)>", pairs):
-                gid = int(cid, 16)
-                if gid == 0 or gid >= len(glyphs) or glyphs[gid] == ".notdef":
-                    problems.append(f"{font['/BaseFont']}: glyph {gid}")
+    for font in font_dicts(pdf):
+        descendant = font["/DescendantFonts"][0].get_object()
+        descriptor = descendant["/FontDescriptor"].get_object()
+        program = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
+        embedded = TTFont(io.BytesIO(program.get_object().get_data()))
+        glyphs = embedded.getGlyphOrder()
+        cmap = font["/ToUnicode"].get_object().get_data().decode("latin-1")
+        pairs = " ".join(re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.DOTALL))
+        assert "beginbfrange" not in cmap  # WeasyPrint maps glyph by glyph
+        for cid, _ in re.findall(r"<([0-9A-Fa-f]{4})>\s*<([0-9A-Fa-f]+)>", pairs):
+            gid = int(cid, 16)
+            if gid == 0 or gid >= len(glyphs) or glyphs[gid] == ".notdef":
+                problems.append(f"{font['/BaseFont']}: glyph {gid}")
     return problems
 
 
@@ -398,13 +395,12 @@ def embedded_fonts(pdf: Path) -> list[str]:
     from fontTools.ttLib import TTFont
 
     names = []
-    for page in PdfReader(pdf).pages:
-        for font in (page["/Resources"].get_object().get("/Font") or {}).values():
-            descendant = font.get_object()["/DescendantFonts"][0].get_object()
-            descriptor = descendant["/FontDescriptor"].get_object()
-            program = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
-            names.append(str(TTFont(io.BytesIO(program.get_object().get_data()))[
-                "name"].getDebugName(6)))
+    for font in font_dicts(pdf):
+        descendant = font["/DescendantFonts"][0].get_object()
+        descriptor = descendant["/FontDescriptor"].get_object()
+        program = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
+        names.append(str(TTFont(io.BytesIO(program.get_object().get_data()))[
+            "name"].getDebugName(6)))
     return names
 
 
