@@ -166,8 +166,12 @@ CORPUS = [
     Case("unknown-patient-field", lambda p: change(
         p, D, lambda d: section(d, "details")["items"].append({"label": "X:", "field": "ssn"})),
          (f"{D}:", "'ssn' is not a patient field")),
+    # libyaml refuses a lone surrogate while parsing, naming the line.
     Case("lone-surrogate", lambda p: replace_text(
         p, D, "title: Test handout", 'title: "Test \\ud800 handout"'),
+         (f"{D}:", "invalid Unicode character escape")),
+    Case("control-character", lambda p: replace_text(
+        p, D, "title: Test handout", 'title: "Test \\x07 handout"'),
          (f"{D}:", "title: contains a character that cannot be printed")),
     Case("after-not-text", lambda p: change(
         p, D, lambda d: d.update(overrides={first_variant(p): {"add": [
