@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from clinicprint.errors import PipelineError
+from clinicprint.patient_fields import LIMITS  # the help states the limits checked
 
 ROOT = Path(__file__).resolve().parent
 INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug, as opposed to 1 for a problem to fix
@@ -174,15 +175,16 @@ def combine(ctx: click.Context, shards: tuple[Path, ...], output: Path | None) -
                    "several.  [default: the only one]")
 @click.option("--variant", default="general", show_default=True, metavar="NAME",
               help="Audience variant: general, seniors-osteoporosis or oncology.")
-@click.option("--patient", metavar="NAME", help="Patient's name (up to 70 characters).")
+@click.option("--patient", metavar="NAME",
+              help=f"Patient's name ({LIMITS['patient'].rule}).")
 @click.option("--procedure-date", metavar="YYYY-MM-DD", help="Date of the procedure.")
 @click.option("--levels", metavar="LIST",
               help='Spine levels treated, up to 6, e.g. "T12, L1".')
 @click.option("--physician", metavar="NAME",
-              help="The doctor who did the procedure (up to 70 characters).")
+              help=f"The doctor who did the procedure ({LIMITS['physician'].rule}).")
 @click.option("--follow-up", metavar="'YYYY-MM-DD HH:MM'", help="Follow-up appointment.")
 @click.option("--notes", metavar="TEXT",
-              help="Notes from the care team (up to 400 characters on up to 6 lines).")
+              help=f"Notes from the care team ({LIMITS['notes'].rule}).")
 @click.option("--profile", type=click.Choice(["office", "office-a4"]), default="office",
               show_default=True, help="Paper: US Letter or A4.")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path),

@@ -134,27 +134,12 @@ def render_sheet(project: Project, sheet: Sheet, profile: str, today: dt.date,
     fields = prepare(sheet.fields, project.root)
     faces = (NAME_FONTS_CSS,) if needs_name_fonts(fields) else ()
     if designs is not None:
-        stamped = _stamped(document, project, fields, faces, designs)
+        from .stamp import stamped_sheet
+
+        stamped = stamped_sheet(project, document, fields, faces, designs)
         if stamped is not None:
             return stamped, warnings
     return _render_private(document, project, fields, faces), warnings
-
-
-def _stamped(document: Document, project: Project, fields: dict[str, str],
-             faces: tuple[str, ...], designs: dict) -> bytes | None:
-    """The sheet stamped onto its design, or None to lay it out in full (a detail that
-    needs more room than its place keeps, or a design that does not lay out: the full
-    layout then says why, in its own words)."""
-    from .stamp import design_key, lay_out_design, stamp_sheet
-
-    key = design_key(document, fields)
-    if key not in designs:
-        try:
-            designs[key] = lay_out_design(project, document, fields, faces)
-        except RenderError:
-            designs[key] = None
-    design = designs[key]
-    return stamp_sheet(project, document, design, fields, faces) if design else None
 
 
 def _render_private(document: Document, project: Project, fields: dict[str, str],

@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from .content import PATIENT_FIELDS, Project
 from .merge import Document
 
-# The invisible stand-in for each detail while the design is laid out: one line with a
-# capital and a descender, in the detail's own font.
+# The invisible stand-in for each detail while a design is laid out: a capital and a
+# descender in the detail's own font, on as many lines as the detail takes.
 PROBE = "Xg"
-HIDE_DETAILS = ("<style>[data-field] .value, p[data-field] { visibility: hidden }</style>"
-                "</head>")
+HIDE_DETAILS = ("<style>[data-field] .value { visibility: hidden; white-space: pre-line } "
+                "p[data-field] { visibility: hidden }</style></head>")
+MAX_LINES = 4  # a write-in taking more lines than this is laid out in full
 TOLERANCE_PX = 0.01
 # Properties WeasyPrint computes to a bare number of CSS pixels.
 PIXEL_PROPERTIES = {"font_size", "word_spacing", "letter_spacing"}
@@ -48,18 +49,19 @@ TEXT_PROPERTIES = ("font_size", "font_weight", "font_style", "font_stretch", "li
 
 @dataclass(frozen=True)
 class Place:
-    """Where one detail's text goes, and the room it has there (CSS px, page top-left).
-    A write-in line holds one line of text, set on its bottom edge (or top, as its
-    cell's vertical-align says); a note may take several lines, down to its box's end."""
+    """Where one detail's text goes and how much room it has (CSS px from the page's top
+    left). A write-in's text sits on its cell's bottom edge (or top, as the cell's
+    vertical-align says) and takes a set number of lines; a note takes any number of
+    lines down to the end of its box."""
     field: str
     page: int
     x: float
     y: float              # the top of the text, or its bottom when `anchor` is "bottom"
     width: float
     anchor: str           # "top" or "bottom"
-    room: float           # the most height the text may take without moving anything
-    one_line: bool
-    exact: bool           # the text must take exactly `room` (a cell aligned otherwise)
+    height: float         # the height of the stand-in's text
+    room: float           # the height the text may take without moving anything below
+    lines: int            # a write-in's lines; 0 for a note (any number)
     style: str            # the detail's computed text style, as CSS
     lang: str
 
@@ -72,23 +74,66 @@ class Design:
     places: dict[str, Place]
 
 
-def design_key(document: Document, fields: dict[str, str]) -> tuple:
+def stamped_sheet(project: Project, document: Document, fields: dict[str, str],
+                  faces: tuple[str, ...], designs: dict) -> bytes | None:
+    """The sheet with the patient's details stamped onto its design (laid out on first
+    use and kept in `designs`), or None when it must be laid out in full: a design
+    that does not lay out, a write-in taking more than MAX_LINES lines, a detail that
+    would not take exactly the room its place keeps."""
+    lines: dict[str, int] = {}
+    for _ in range(2):  # the second time with a design whose write-ins take more lines
+        design = _design(project, document, fields, faces, lines, designs)
+        if design is None:
+            return None
+        laid_out, text = _lay_out_details(project, document, design, fields, faces)
+        if laid_out is None:
+            return None
+        taken = {field: count for field, count in _lines_taken(laid_out).items()
+                 if design.places[field].lines and count > 1}
+        if any(count > MAX_LINES for count in taken.values()):
+            return None
+        if taken == lines:
+            if not _fits(laid_out, design, fields):
+                return None
+            return _stamped(design.pdf, text(), {design.places[name].page for name in fields})
+        lines = taken
+    return None
+
+
+def _design(project: Project, document: Document, fields: dict[str, str],
+            faces: tuple[str, ...], lines: dict[str, int], designs: dict) -> Design | None:
+    from .errors import RenderError
+
+    key = design_key(document, fields, lines)
+    if key not in designs:
+        try:
+            designs[key] = lay_out_design(project, document, fields, faces, lines)
+        except RenderError:
+            designs[key] = None  # the full layout will say why, in its own words
+    return designs[key]
+
+
+def design_key(document: Document, fields: dict[str, str],
+               lines: dict[str, int] | None = None) -> tuple:
     """What a sheet's design depends on besides its document: whether it has a note (a
-    blank box holds lines to write on) and which details are set in the name fonts."""
+    blank box holds lines to write on), which details are set in the name fonts, and
+    the write-ins that take more than one line. Never a patient's detail itself."""
     return (document.relative_path, "notes" in fields,
             tuple(sorted(name for name, value in fields.items()
-                         if getattr(value, "any_script", False))))
+                         if getattr(value, "any_script", False))),
+            tuple(sorted((lines or {}).items())))
 
 
 def lay_out_design(project: Project, document: Document, fields: dict[str, str],
-                   faces: tuple[str, ...]) -> Design:
-    """The sheet with every detail invisible, and the place of each."""
+                   faces: tuple[str, ...], lines: dict[str, int] | None = None) -> Design:
+    """The sheet with every detail invisible (taking `lines`, one by default), checked
+    like any document, and the place of each detail."""
     from .name_fonts import PatientText
     from .render_html import render_html
     from .render_pdf import render_pdf
 
-    probes = {name: PatientText(PROBE, any_script=getattr(fields.get(name), "any_script",
-                                                          False))
+    probes = {name: PatientText("\n".join([PROBE] * (lines or {}).get(name, 1)),
+                                any_script=getattr(fields.get(name), "any_script", False))
               for name in PATIENT_FIELDS if name != "notes" or "notes" in fields}
     page = render_html(document, project.brand, project.root, probes, project.notices)
     blank = render_html(document, project.brand, project.root, notices=project.notices)
@@ -107,23 +152,28 @@ def _places(laid_out):
             if field is None or not box.children:
                 continue
             style, lang = _css(box.style), box.style["lang"] or ""
-            line = box.children[0]
-            top, bottom = box.content_box_y(), box.content_box_y() + box.height
+            x, top, bottom = box.content_box_x(), box.content_box_y(), \
+                box.content_box_y() + box.height
+            rows = [line for line in box.children if type(line).__name__ == "LineBox"]
+            text_top = rows[0].position_y
+            text_bottom = rows[-1].position_y + rows[-1].height
             if type(box).__name__ == "TableCellBox":  # a write-in line
-                align = box.style["vertical_align"]
-                if align == "bottom":
-                    yield field, Place(field, number, box.content_box_x(),
-                                       line.position_y + line.height, box.width, "bottom",
-                                       bottom - top, True, False, style, lang)
-                else:
-                    yield field, Place(field, number, box.content_box_x(), line.position_y,
-                                       box.width, "top", line.height if align != "top"
-                                       else bottom - line.position_y, True, align != "top",
-                                       style, lang)
+                # Set on the bottom edge, the text may be shorter than the cell's own
+                # height; once it is taller, the cell grows to it, so it must be as tall.
+                own = getattr(box, "computed_height", "auto")
+                grown = not isinstance(own, (int, float)) or box.height > own + TOLERANCE_PX
+                room = text_bottom - text_top if grown else bottom - top
+                if box.style["vertical_align"] == "bottom":
+                    yield field, Place(field, number, x, text_bottom, box.width, "bottom",
+                                       text_bottom - text_top, room, len(rows), style, lang)
+                else:  # elsewhere in its cell: only text exactly as tall sits the same
+                    yield field, Place(field, number, x, text_top, box.width, "top",
+                                       text_bottom - text_top, text_bottom - text_top,
+                                       len(rows), style, lang)
             else:  # the note, in its box
                 end = parent.content_box_y() + parent.height
-                yield field, Place(field, number, box.content_box_x(), top, box.width, "top",
-                                   end - top, False, False, style, lang)
+                yield field, Place(field, number, x, top, box.width, "top",
+                                   text_bottom - text_top, end - top, 0, style, lang)
 
 
 def _boxes(box, parent):
@@ -164,19 +214,23 @@ def _value(name: str, value) -> str:
 # --- printing the details onto a design -----------------------------------------------
 
 
-def stamp_sheet(project: Project, document: Document, design: Design,
-                fields: dict[str, str], faces: tuple[str, ...]) -> bytes | None:
-    """The design with the patient's details printed in their places, or None when a
-    detail would not take exactly its place's room (the sheet is then laid out in full)."""
+def _lay_out_details(project: Project, document: Document, design: Design,
+                     fields: dict[str, str], faces: tuple[str, ...]):
+    """The details alone laid out at their places, and a function writing them as PDF;
+    (None, None) if WeasyPrint had anything to say (the full layout will say it)."""
     from .render_pdf import _content_clock, _weasyprint_warnings, lay_out
 
-    overlay = _overlay_html(design, fields)
     with _weasyprint_warnings() as warnings, _content_clock(document):
-        laid_out = lay_out(overlay, document, project.root, project.brand, faces)
-        if warnings or not _fits(laid_out, design, fields):
-            return None
-        text = laid_out.write_pdf()
-    return _stamped(design.pdf, text, {design.places[name].page for name in fields})
+        laid_out = lay_out(_overlay_html(design, fields), document, project.root,
+                           project.brand, faces)
+    if warnings:
+        return None, None
+
+    def write() -> bytes:
+        with _content_clock(document):
+            return laid_out.write_pdf()
+
+    return laid_out, write
 
 
 def _overlay_html(design: Design, fields: dict[str, str]) -> str:
@@ -201,27 +255,43 @@ def _overlay_html(design: Design, fields: dict[str, str]) -> str:
             f"</style></head><body>{body}</body></html>")
 
 
-def _fits(laid_out, design: Design, fields: dict[str, str]) -> bool:
-    """Every detail takes no more room than its place kept (a write-in one line), so
-    the sheet laid out in full would look the same."""
-    if len(laid_out.pages) != design.pages:
-        return False
-    seen = set()
+def _detail_boxes(laid_out):
+    """Each detail's box in the laid-out details, by field."""
+    found = {}
     for page in laid_out.pages:
         for box, _ in _boxes(page._page_box, None):
             field = _field_of(box)
-            if field is None or field in seen:
-                continue
-            seen.add(field)
-            place, box = design.places[field], getattr(box, "_box", box)
-            lines = [line for line in box.children if type(line).__name__ == "LineBox"]
-            if place.one_line and len(lines) != 1:
-                return False
-            if box.height > place.room + TOLERANCE_PX:
-                return False
-            if place.exact and abs(box.height - place.room) > TOLERANCE_PX:
-                return False
-    return seen == set(fields)
+            if field is not None and field not in found:
+                found[field] = getattr(box, "_box", box)
+    return found
+
+
+def _lines_taken(laid_out) -> dict[str, int]:
+    return {field: _lines_taken_by(box) for field, box in _detail_boxes(laid_out).items()}
+
+
+def _fits(laid_out, design: Design, fields: dict[str, str]) -> bool:
+    """Every detail takes the room its place kept, so the sheet laid out in full would
+    look the same: a write-in as many lines as its stand-in and no more height than its
+    cell had (exactly as much once it grew the cell); a note no more than its box."""
+    boxes = _detail_boxes(laid_out)
+    if len(laid_out.pages) != design.pages or set(boxes) != set(fields):
+        return False
+    for field, box in boxes.items():
+        place = design.places[field]
+        taken = box.height
+        if place.lines and _lines_taken_by(box) != place.lines:
+            return False
+        if taken > place.room + TOLERANCE_PX:
+            return False
+        if place.lines and place.room == place.height and \
+                abs(taken - place.height) > TOLERANCE_PX:
+            return False
+    return True
+
+
+def _lines_taken_by(box) -> int:
+    return sum(type(line).__name__ == "LineBox" for line in box.children)
 
 
 def _stamped(design_pdf: bytes, text_pdf: bytes, pages: set[int]) -> bytes:

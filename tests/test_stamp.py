@@ -1,0 +1,145 @@
+"""A day's list is stamped (clinicprint/stamp.py): each sheet design is laid out once and
+each patient's details are printed onto it. These tests check that a stamped sheet
+looks exactly like the same sheet laid out in full, as pictures (PDFium), for every
+discharge handout, variant and language of the project and for names in several
+scripts and directions; that a detail too long for its place is laid out in full; and,
+through the real command, that a CSV batch prints what single sheets print."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_pipeline
+
+from clinicprint.build import GateOptions
+from clinicprint.content import DESK_PROFILES, load_project
+from clinicprint.name_fonts import NAME_FONTS_CSS, needs_name_fonts, prepare
+from clinicprint.patient_fields import LIMITS
+from clinicprint.personal import Sheet, parse_patient, plan, render_sheet
+from clinicprint import stamp
+
+PROJECT = load_project(ROOT)
+SHEETS = [(handout.id, variant, lang)
+          for handout in PROJECT.handouts.values() if handout.kind == "discharge"
+          for variant in handout.variants for lang in PROJECT.languages]
+# Left to right with accents, right to left, and ideographs (which the name fonts set
+# taller than the brand font: the line must still sit where the full layout puts it).
+NAMES = {"latin": "María José García-López", "arabic": "محمد عبد الله", "chinese": "王小明"}
+DRAFTS = GateOptions(allow_draft=True, allow_stale=True)
+TODAY = dt.date(2026, 11, 25)
+
+
+def details(name: str) -> dict[str, str]:
+    return {"patient": name, "procedure-date": "2026-11-25", "levels": "T12, L1",
+            "physician": f"Dr. {name}", "follow-up": "2026-12-09 10:30",
+            "notes": "Brace on when up.\nNo tub baths for a week."}
+
+
+def pictures(pdf: bytes) -> list:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    return [page.render(scale=100 / 72).to_pil().convert("L") for page in document]
+
+
+def differing_pixels(a: bytes, b: bytes) -> list[int]:
+    """Per page, how many pixels differ noticeably (a page count mismatch is a list of
+    different length)."""
+    from PIL import ImageChops
+
+    first, second = pictures(a), pictures(b)
+    if len(first) != len(second):
+        return [-1] * max(len(first), len(second))
+    return [sum(ImageChops.difference(x, y).histogram()[24:]) for x, y in zip(first, second)]
+
+
+def sheet_of(handout: str, variant: str, lang: str, values: dict[str, str]) -> Sheet:
+    fields = parse_patient(values, "--", ROOT, PROJECT.languages[lang])
+    return Sheet(variant, fields, handout, lang=lang)
+
+
+def stamped_directly(sheet: Sheet, designs: dict) -> bytes | None:
+    document = plan(PROJECT, [sheet.handout], [sheet.variant], ["office"],
+                    langs=[sheet.lang])[0]
+    fields = prepare(sheet.fields, ROOT)
+    faces = (NAME_FONTS_CSS,) if needs_name_fonts(fields) else ()
+    return stamp.stamped_sheet(PROJECT, document, fields, faces, designs)
+
+
+@pytest.mark.parametrize("handout,variant,lang", SHEETS)
+def test_a_stamped_sheet_looks_exactly_like_one_laid_out_in_full(
+        handout: str, variant: str, lang: str) -> None:
+    designs: dict = {}
+    for script, name in NAMES.items():
+        sheet = sheet_of(handout, variant, lang, details(name))
+        full, _ = render_sheet(PROJECT, sheet, "office", TODAY, gates=DRAFTS)
+        stamped, _ = render_sheet(PROJECT, sheet, "office", TODAY, gates=DRAFTS,
+                                  designs=designs)
+        assert stamped != full, f"{script}: the sheet was not stamped"
+        assert set(differing_pixels(full, stamped)) == {0}, script
+    # The next patient with details like these is stamped onto the designs already made.
+    made = len(designs)
+    assert stamped_directly(sheet_of(handout, variant, lang, details("Ann Lee")), designs)
+    assert len(designs) == made
+
+
+@pytest.mark.parametrize("profile", DESK_PROFILES)
+def test_details_at_their_longest_print_the_same_stamped_or_not(profile: str) -> None:
+    """Every field at its maximum: whatever does not fit its place is laid out in full,
+    so the sheet is the same picture either way."""
+    longest = {"patient": ("W " * LIMITS["patient"].max_chars)[:LIMITS["patient"].max_chars],
+               "notes": "\n".join(["M" * 60] * LIMITS["notes"].max_lines)}
+    for handout, variant, lang in SHEETS:
+        sheet = sheet_of(handout, variant, lang, {**details("A"), **longest})
+        full, _ = render_sheet(PROJECT, sheet, profile, TODAY, gates=DRAFTS)
+        batch, _ = render_sheet(PROJECT, sheet, profile, TODAY, gates=DRAFTS, designs={})
+        assert set(differing_pixels(full, batch)) == {0}, (handout, variant, lang)
+
+
+def test_a_write_in_taking_more_lines_than_designs_allow_is_laid_out_in_full(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A physician's name that wraps is stamped onto a design whose line takes as many
+    lines; past stamp.MAX_LINES (here 1) the sheet is laid out in full, the same picture."""
+    handout, variant, lang = SHEETS[0]
+    long_name = {"physician": ("Dr. Bartholomew Featherstonehaugh-Worthington")[
+        :LIMITS["physician"].max_chars]}
+    sheet = sheet_of(handout, variant, lang, long_name)
+    lines = {}
+    assert stamped_directly(sheet, lines)
+    monkeypatch.setattr(stamp, "MAX_LINES", 1)
+    if any(key[-1] for key in lines):  # it did wrap on this sheet
+        assert stamped_directly(sheet, {}) is None
+    full, _ = render_sheet(PROJECT, sheet, "office", TODAY, gates=DRAFTS)
+    batch, _ = render_sheet(PROJECT, sheet, "office", TODAY, gates=DRAFTS, designs={})
+    assert set(differing_pixels(full, batch)) == {0}
+
+
+def test_a_csv_batch_prints_what_single_sheets_print(tmp_path: Path) -> None:
+    """Through the command: a list (stamped) and the same patients one at a time (laid
+    out in full) give the same pages."""
+    handout, variant, lang = SHEETS[-1]
+    rows = [{"handout": handout, "variant": variant, "lang": lang, **details(name)}
+            for name in NAMES.values()]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    (tmp_path / "day.csv").write_text(out.getvalue(), encoding="utf-8")
+    (tmp_path / "sheets").mkdir()
+    proc = run_pipeline("discharge", "--csv", "day.csv", "-o", "sheets", "--allow-draft",
+                        "--allow-stale", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr.decode()
+    batch = sorted((tmp_path / "sheets").glob("*.pdf"))
+    assert len(batch) == len(rows)
+    for number, (row, stamped) in enumerate(zip(rows, batch)):
+        options = [f"--{key}={value}" for key, value in row.items() if key != "lang"]
+        single = tmp_path / f"single-{number}.pdf"
+        proc = run_pipeline("discharge", *options, "--lang", lang, "--allow-draft",
+                            "--allow-stale", "-o", single.name, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr.decode()
+        assert set(differing_pixels(single.read_bytes(), stamped.read_bytes())) == {0}
