@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import io
 import os
 import secrets
@@ -408,11 +409,18 @@ def _in_workers(project: Project, sheets: list[Sheet], jobs: int) -> Iterator:
     if any(needs_name_fonts(prepare(sheet.fields, project.root)) for sheet in sheets):
         preload_fonts(project.root, (NAME_FONTS_CSS,))
 
+    # Objects made so far are left alone by the collector from now on: a collection in
+    # a worker would otherwise write to (and so copy) every page holding one of them.
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     # Workers end with this process, however it ends (see processes.py).
-    with context.Pool(jobs, initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
-        # Ordered, a few sheets at a time: the merged PDF is written as they arrive.
-        yield from pool.imap(_render_one, sheets, chunksize=4)
+    try:
+        with context.Pool(jobs, initializer=end_with_parent,
+                          initargs=(os.getpid(),)) as pool:
+            # Ordered, a few sheets at a time: the merged PDF is written as they arrive.
+            yield from pool.imap(_render_one, sheets, chunksize=4)
+    finally:
+        gc.unfreeze()
 
 
 def _render_one(sheet: Sheet) -> tuple[list[bytes], list[str]] | str:
