@@ -88,7 +88,9 @@ def test_a_stamped_sheet_looks_exactly_like_one_laid_out_in_full(
     assert len(designs) == made
 
 
-@pytest.mark.parametrize("profile", DESK_PROFILES)
+# One paper, for time: places are read from each design's own layout whatever the
+# paper; test_discharge_nurse.py fills every field at its longest on both papers.
+@pytest.mark.parametrize("profile", DESK_PROFILES[:1])
 def test_details_at_their_longest_print_the_same_stamped_or_not(profile: str) -> None:
     """Every field at its maximum: whatever does not fit its place is laid out in full,
     so the sheet is the same picture either way."""
@@ -124,7 +126,7 @@ def test_a_csv_batch_prints_what_single_sheets_print(tmp_path: Path) -> None:
     out in full) give the same pages."""
     handout, variant, lang = SHEETS[-1]
     rows = [{"handout": handout, "variant": variant, "lang": lang, **details(name)}
-            for name in NAMES.values()]
+            for name in (NAMES["latin"], NAMES["arabic"])]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
