@@ -88,12 +88,13 @@ def stamped_sheet(project: Project, document: Document, fields: dict[str, str],
         laid_out, text = _lay_out_details(project, document, design, fields, faces)
         if laid_out is None:
             return None
-        taken = {field: count for field, count in _lines_taken(laid_out).items()
-                 if design.places[field].lines and count > 1}
+        boxes = _detail_boxes(laid_out)
+        taken = {field: _lines_in(box) for field, box in boxes.items()
+                 if design.places[field].lines and _lines_in(box) > 1}
         if any(count > MAX_LINES for count in taken.values()):
             return None
         if taken == lines:
-            if not _fits(laid_out, design, fields):
+            if not _fits(laid_out, boxes, design, fields):
                 return None
             return _stamped(design.pdf, text(), {design.places[name].page for name in fields})
         lines = taken
@@ -266,21 +267,16 @@ def _detail_boxes(laid_out):
     return found
 
 
-def _lines_taken(laid_out) -> dict[str, int]:
-    return {field: _lines_taken_by(box) for field, box in _detail_boxes(laid_out).items()}
-
-
-def _fits(laid_out, design: Design, fields: dict[str, str]) -> bool:
+def _fits(laid_out, boxes: dict, design: Design, fields: dict[str, str]) -> bool:
     """Every detail takes the room its place kept, so the sheet laid out in full would
     look the same: a write-in as many lines as its stand-in and no more height than its
     cell had (exactly as much once it grew the cell); a note no more than its box."""
-    boxes = _detail_boxes(laid_out)
     if len(laid_out.pages) != design.pages or set(boxes) != set(fields):
         return False
     for field, box in boxes.items():
         place = design.places[field]
         taken = box.height
-        if place.lines and _lines_taken_by(box) != place.lines:
+        if place.lines and _lines_in(box) != place.lines:
             return False
         if taken > place.room + TOLERANCE_PX:
             return False
@@ -290,7 +286,7 @@ def _fits(laid_out, design: Design, fields: dict[str, str]) -> bool:
     return True
 
 
-def _lines_taken_by(box) -> int:
+def _lines_in(box) -> int:
     return sum(type(line).__name__ == "LineBox" for line in box.children)
 
 
