@@ -204,7 +204,9 @@ def _render_all(documents: list[Document], project: Project, pdfx: str, gates: G
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # Import the renderer once, before forking, so every worker inherits it.
-    import weasyprint  # noqa: F401
+    from .weasyprint_import import import_weasyprint
+
+    import_weasyprint()
 
     ids = [(d.handout.id, d.variant.name, d.profile.name, d.language.code)
            for d in documents]

@@ -451,8 +451,6 @@ def _cached_brochure(handout: str, variant: str, profile: str, lang: str) -> byt
 def _write_joined(target: Path, documents: Iterator[list[bytes]], shown: str,
                   join: bool) -> None:
     """Write beside the target and rename at the end: a failure leaves nothing."""
-    from .duplex import DuplexWriter
-
     try:
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                              suffix=".tmp")
@@ -462,6 +460,8 @@ def _write_joined(target: Path, documents: Iterator[list[bytes]], shown: str,
     try:
         with os.fdopen(handle, "wb") as stream:
             if join:
+                from .duplex import DuplexWriter  # pypdf: not needed for one sheet
+
                 writer = DuplexWriter(stream)
                 for parts in documents:
                     for pdf in parts:

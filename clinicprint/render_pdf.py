@@ -26,6 +26,7 @@ from .content import Brand
 from .errors import RenderError
 from .layouts import INCH, KINDS, Profile, cmyk_profile
 from .merge import Document
+from .weasyprint_import import import_weasyprint
 
 STYLE_BLOCK = re.compile(r"<style\b.*?</style>", re.DOTALL | re.IGNORECASE)
 PANEL_END = "end-{}"      # sentinel after a panel's last line of content
@@ -45,6 +46,7 @@ class Rendered:
 
 @functools.lru_cache(maxsize=1)
 def _fetcher_class():
+    import_weasyprint()
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class ProjectFetcher(URLFetcher):
@@ -120,6 +122,7 @@ class _CollectWarnings(logging.Handler):
 @contextmanager
 def _weasyprint_warnings() -> Iterator[list[str]]:
     """WeasyPrint logs problems (a bad CSS rule, a missing image) instead of raising."""
+    import_weasyprint()
     from weasyprint import LOGGER
 
     handler = _CollectWarnings()
@@ -136,6 +139,7 @@ def lay_out(html: str, document: Document, root: Path, brand: Brand,
             font_faces: tuple[str, ...] = ()):
     """Lay out the pages (WeasyPrint's Document) without writing a PDF yet.
     `font_faces`: stylesheets of @font-face rules to add to styles/fonts.css."""
+    import_weasyprint()
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
 
@@ -179,6 +183,7 @@ class _TooManyPages(Exception):
 def _limit_pages_laid_out() -> None:
     """Wrap WeasyPrint's page generator (pinned version: layout.make_all_pages) so that
     layout stops once it passes the limit."""
+    import_weasyprint()
     import weasyprint.layout as layout
 
     original = layout.make_all_pages
@@ -209,6 +214,7 @@ def _shared_font_faces(root: Path, extra: tuple[str, ...] = ()):
     """The @font-face rules, parsed once per process: unpacking the WOFF fonts is the
     costly part of reading the stylesheets, and every document uses the same ones.
     Keyed by the files' size and time, so `watch` picks up an edit."""
+    import_weasyprint()
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
