@@ -177,20 +177,7 @@ def test_a4_brochure_panels_are_recomputed_not_scaled(built: Path) -> None:
     assert cover_x - letter_x == pytest.approx(2 * (width - 11) / 3, abs=0.02)
 
 
-def test_builds_in_two_folders_give_identical_bytes(tmp_path: Path, project: Path) -> None:
-    import shutil
-
-    other = tmp_path / "elsewhere"
-    shutil.copytree(project, other)
-    digests = []
-    for root in (project, other):
-        result = run_cli("build", "--variant", "general", "--handout", BROCHURE, project=root)
-        assert result.exit_code == 0, result.output
-        digests.append({p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-                        for p in sorted((root / "output").rglob("*.*"))})
-    planned = [d for d in documents_of(project)
-               if d.handout.id == BROCHURE and d.variant.name == "general"]
-    assert len(digests[0]) == len(planned) + 1 and digests[0] == digests[1]  # + manifest
+# Identical bytes from two folders: tests/test_incremental.py (every profile).
 
 
 def test_press_recolours_styles_but_not_text_that_looks_like_a_colour(project: Path) -> None:
