@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import struct
 import zlib
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import assert_clean_failure, documents_of, edit, run_cli
+from conftest import assert_clean_failure, edit, run_cli
 
 BROCHURE = "vertebroplasty-brochure"
 PRIMARY_RGB = "0.121569 0.305882 0.47451"   # brand primary #1F4E79 as RGB operands
