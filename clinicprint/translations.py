@@ -459,5 +459,7 @@ def translation_gate(document, gates) -> tuple[list[str], list[str]]:
             warnings.append(f"{message} [printed anyway, marked 'Draft translation, not "
                             "reviewed': NOT FOR PATIENTS]")
         else:
-            failures.append(f"{message}, or build with --allow-draft (not for patients)")
+            # Said for every command that prints (build, discharge, proof), not "build".
+            failures.append(f"{message}, or pass --allow-draft to print it marked as a "
+                            "draft (not for patients)")
     return failures, warnings

@@ -139,6 +139,11 @@ def test_a_draft_fails_for_patients_unless_allowed(project: Path) -> None:
     assert_process_failed(proc, "[general, office, es]", "DRAFT, not reviewed",
                           "--allow-draft")
     assert not list((project / "output").rglob("*.pdf"))
+    # The nurse's command says what to pass to it, not to "build" something.
+    sheet = run_pipeline("discharge", "--patient", "Pat Example", "--lang", "es",
+                         "-o", project / "sheet.pdf", project=project)
+    said = assert_process_failed(sheet, "DRAFT, not reviewed", "pass --allow-draft")
+    assert "build with" not in said and not (project / "sheet.pdf").exists()
     allowed = run_pipeline("build", *one, "--allow-draft", project=project)
     assert allowed.returncode == 0, allowed.stderr.decode()
     assert "NOT FOR PATIENTS" in allowed.stderr.decode()
