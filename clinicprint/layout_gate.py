@@ -32,6 +32,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from .box_tree import page_boxes
 from .layouts import INCH, KINDS, trifold
 from .merge import Document
 
@@ -535,23 +536,16 @@ def _large_print(findings: LayoutFindings, document: Document, laid_out) -> None
 def write_in_lines(laid_out) -> list[tuple[int, float, float, float]]:
     """(page, left, bottom, width) in inches of every line drawn to write on."""
     found = []
-    for number, page in enumerate(laid_out.pages):
-        for box in _descendants(page._page_box):  # no public box tree; stable for years
-            element = getattr(box, "element", None)
-            classes = (element.get("class") or "").split() if element is not None else []
-            if ("line" in classes or "answer-line" in classes) and box.width:
-                # The line is the box's bottom border.
-                width = box.border_width() / CSS_PX_PER_INCH
-                bottom = (box.position_y + box.margin_height() - box.margin_bottom) / \
-                    CSS_PX_PER_INCH
-                found.append((number, box.position_x / CSS_PX_PER_INCH, bottom, width))
+    for number, box, _ in page_boxes(laid_out):
+        element = getattr(box, "element", None)
+        classes = (element.get("class") or "").split() if element is not None else []
+        if ("line" in classes or "answer-line" in classes) and box.width:
+            # The line is the box's bottom border.
+            width = box.border_width() / CSS_PX_PER_INCH
+            bottom = (box.position_y + box.margin_height() - box.margin_bottom) / \
+                CSS_PX_PER_INCH
+            found.append((number, box.position_x / CSS_PX_PER_INCH, bottom, width))
     return found
-
-
-def _descendants(box):
-    yield box
-    for child in getattr(box, "children", ()):
-        yield from _descendants(child)
 
 
 def _write_in_lines(findings: LayoutFindings, document: Document, laid_out) -> None:

@@ -21,6 +21,7 @@ from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
 from .assistance import check_notice_room
+from .box_tree import page_boxes
 from .colour import brand_cmyk, to_cmyk
 from .content import Brand
 from .errors import RenderError
@@ -367,23 +368,16 @@ MIN_PRINT_DPI = 300
 def low_resolution_images(laid_out, document: Document) -> list[str]:
     """Raster images printed below 300 dpi look soft on press: warn, naming each one."""
     notes = []
-    for page in laid_out.pages:
-        for box in _descendants(page._page_box):
-            image = getattr(box, "replacement", None)
-            if type(image).__name__ != "RasterImage" or not box.width:
-                continue  # vector art prints sharp at any size
-            dpi = image.width / (box.width / CSS_PX_PER_INCH)
-            if dpi < MIN_PRINT_DPI:
-                src = box.element.get("src", "?") if box.element is not None else "?"
-                notes.append(f"{document.label}: image '{src}' prints at {dpi:.0f} dpi; "
-                             f"supply one of at least {MIN_PRINT_DPI} dpi at that size")
+    for _, box, _ in page_boxes(laid_out):
+        image = getattr(box, "replacement", None)
+        if type(image).__name__ != "RasterImage" or not box.width:
+            continue  # vector art prints sharp at any size
+        dpi = image.width / (box.width / CSS_PX_PER_INCH)
+        if dpi < MIN_PRINT_DPI:
+            src = box.element.get("src", "?") if box.element is not None else "?"
+            notes.append(f"{document.label}: image '{src}' prints at {dpi:.0f} dpi; "
+                         f"supply one of at least {MIN_PRINT_DPI} dpi at that size")
     return notes
-
-
-def _descendants(box):
-    yield box
-    for child in getattr(box, "children", ()):
-        yield from _descendants(child)
 
 
 def _identifier(html: str) -> bytes:
@@ -449,14 +443,13 @@ def _panel_pages_and_floors(laid_out) -> tuple[dict[str, set[int]], dict[str, fl
     absolutely placed content inside each panel (flowing content must end above it)."""
     pages: dict[str, set[int]] = {}
     floors: dict[str, float] = {}
-    for index, page in enumerate(laid_out.pages):
-        for box in _descendants(page._page_box):
-            panel = _panel_name(box)
-            if not panel:
-                continue
-            pages.setdefault(panel, set()).add(index)
-            for inner in _placed_in(box):
-                floors[panel] = min(floors.get(panel, math.inf), inner.border_box_y())
+    for index, box, _ in page_boxes(laid_out):
+        panel = _panel_name(box)
+        if not panel:
+            continue
+        pages.setdefault(panel, set()).add(index)
+        for inner in _placed_in(box):
+            floors[panel] = min(floors.get(panel, math.inf), inner.border_box_y())
     return pages, floors
 
 

@@ -25,6 +25,7 @@ import html
 import io
 from dataclasses import dataclass
 
+from .box_tree import page_boxes
 from .content import PATIENT_FIELDS, Project
 from .merge import Document
 
@@ -147,40 +148,33 @@ def lay_out_design(project: Project, document: Document, fields: dict[str, str],
 
 
 def _places(laid_out):
-    for number, page in enumerate(laid_out.pages):
-        for box, parent in _boxes(page._page_box, None):  # no public box tree
-            field = _field_of(box)
-            if field is None or not box.children:
-                continue
-            style, lang = _css(box.style), box.style["lang"] or ""
-            x, top, bottom = box.content_box_x(), box.content_box_y(), \
-                box.content_box_y() + box.height
-            rows = [line for line in box.children if type(line).__name__ == "LineBox"]
-            text_top = rows[0].position_y
-            text_bottom = rows[-1].position_y + rows[-1].height
-            if type(box).__name__ == "TableCellBox":  # a write-in line
-                # Set on the bottom edge, the text may be shorter than the cell's own
-                # height; once it is taller, the cell grows to it, so it must be as tall.
-                own = getattr(box, "computed_height", "auto")
-                grown = not isinstance(own, (int, float)) or box.height > own + TOLERANCE_PX
-                room = text_bottom - text_top if grown else bottom - top
-                if box.style["vertical_align"] == "bottom":
-                    yield field, Place(field, number, x, text_bottom, box.width, "bottom",
-                                       text_bottom - text_top, room, len(rows), style, lang)
-                else:  # elsewhere in its cell: only text exactly as tall sits the same
-                    yield field, Place(field, number, x, text_top, box.width, "top",
-                                       text_bottom - text_top, text_bottom - text_top,
-                                       len(rows), style, lang)
-            else:  # the note, in its box
-                end = parent.content_box_y() + parent.height
-                yield field, Place(field, number, x, top, box.width, "top",
-                                   text_bottom - text_top, end - top, 0, style, lang)
-
-
-def _boxes(box, parent):
-    yield box, parent
-    for child in getattr(box, "children", ()):
-        yield from _boxes(child, box)
+    for number, box, parent in page_boxes(laid_out):
+        field = _field_of(box)
+        if field is None or not box.children:
+            continue
+        style, lang = _css(box.style), box.style["lang"] or ""
+        x, top, bottom = box.content_box_x(), box.content_box_y(), \
+            box.content_box_y() + box.height
+        rows = [line for line in box.children if type(line).__name__ == "LineBox"]
+        text_top = rows[0].position_y
+        text_bottom = rows[-1].position_y + rows[-1].height
+        if type(box).__name__ == "TableCellBox":  # a write-in line
+            # Set on the bottom edge, the text may be shorter than the cell's own
+            # height; once it is taller, the cell grows to it, so it must be as tall.
+            own = getattr(box, "computed_height", "auto")
+            grown = not isinstance(own, (int, float)) or box.height > own + TOLERANCE_PX
+            room = text_bottom - text_top if grown else bottom - top
+            if box.style["vertical_align"] == "bottom":
+                yield field, Place(field, number, x, text_bottom, box.width, "bottom",
+                                   text_bottom - text_top, room, len(rows), style, lang)
+            else:  # elsewhere in its cell: only text exactly as tall sits the same
+                yield field, Place(field, number, x, text_top, box.width, "top",
+                                   text_bottom - text_top, text_bottom - text_top,
+                                   len(rows), style, lang)
+        else:  # the note, in its box
+            end = parent.content_box_y() + parent.height
+            yield field, Place(field, number, x, top, box.width, "top",
+                               text_bottom - text_top, end - top, 0, style, lang)
 
 
 def _field_of(box) -> str | None:
@@ -259,11 +253,10 @@ def _overlay_html(design: Design, fields: dict[str, str]) -> str:
 def _detail_boxes(laid_out):
     """Each detail's box in the laid-out details, by field."""
     found = {}
-    for page in laid_out.pages:
-        for box, _ in _boxes(page._page_box, None):
-            field = _field_of(box)
-            if field is not None and field not in found:
-                found[field] = getattr(box, "_box", box)
+    for _, box, _ in page_boxes(laid_out):
+        field = _field_of(box)
+        if field is not None and field not in found:
+            found[field] = getattr(box, "_box", box)
     return found
 
 

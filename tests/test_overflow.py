@@ -131,17 +131,17 @@ def test_discharge_past_its_last_page_fails_naming_the_section(generated: Path) 
 
 def _text_bottom_and_fixed_top(laid_out, panel: str) -> tuple[float, float]:
     """The lowest flowing text in the panel, and the top of its fixed-position content."""
-    from clinicprint.render_pdf import _descendants, _panel_name, _placed_in
+    from clinicprint.box_tree import descendants, page_boxes
+    from clinicprint.render_pdf import _panel_name, _placed_in
 
-    for page in laid_out.pages:
-        for box in _descendants(page._page_box):
-            if _panel_name(box) == panel:
-                fixed = [inner for inner in _placed_in(box)]
-                inside_fixed = {id(b) for inner in fixed for b in _descendants(inner)}
-                texts = [b for b in _descendants(box) if getattr(b, "text", "").strip()
-                         and id(b) not in inside_fixed]
-                return (max(b.position_y + b.height for b in texts),
-                        min(inner.border_box_y() for inner in fixed))
+    for _, box, _ in page_boxes(laid_out):
+        if _panel_name(box) == panel:
+            fixed = [inner for inner in _placed_in(box)]
+            inside_fixed = {id(b) for inner in fixed for b in descendants(inner)}
+            texts = [b for b in descendants(box) if getattr(b, "text", "").strip()
+                     and id(b) not in inside_fixed]
+            return (max(b.position_y + b.height for b in texts),
+                    min(inner.border_box_y() for inner in fixed))
     raise AssertionError(f"no panel {panel}")
 
 
