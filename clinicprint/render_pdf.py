@@ -1,7 +1,9 @@
 """Render HTML to PDF with WeasyPrint, loading only files inside the project.
 
 WeasyPrint is imported here and nowhere else, and only when a document is
-actually rendered, so listing or validating content stays fast.
+actually rendered, so listing or validating content stays fast. The ways in
+(_weasyprint_warnings, lay_out, _shared_font_faces) import it through
+weasyprint_import.py; the helpers they call find it loaded.
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ class Rendered:
 
 @functools.lru_cache(maxsize=1)
 def _fetcher_class():
-    import_weasyprint()
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class ProjectFetcher(URLFetcher):
@@ -184,7 +185,6 @@ class _TooManyPages(Exception):
 def _limit_pages_laid_out() -> None:
     """Wrap WeasyPrint's page generator (pinned version: layout.make_all_pages) so that
     layout stops once it passes the limit."""
-    import_weasyprint()
     import weasyprint.layout as layout
 
     original = layout.make_all_pages
