@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 
 from clinicprint.errors import PipelineError
-from clinicprint.patient_fields import LIMITS  # the help states the limits checked
 
 ROOT = Path(__file__).resolve().parent
 INTERNAL_ERROR = 70  # EX_SOFTWARE: a bug, as opposed to 1 for a problem to fix
@@ -175,16 +174,16 @@ def combine(ctx: click.Context, shards: tuple[Path, ...], output: Path | None) -
                    "several.  [default: the only one]")
 @click.option("--variant", default="general", show_default=True, metavar="NAME",
               help="Audience variant: general, seniors-osteoporosis or oncology.")
-@click.option("--patient", metavar="NAME",
-              help=f"Patient's name ({LIMITS['patient'].rule}).")
+@click.option("--patient", metavar="NAME", help="Patient's name.")
 @click.option("--procedure-date", metavar="YYYY-MM-DD", help="Date of the procedure.")
-@click.option("--levels", metavar="LIST",
-              help='Spine levels treated, up to 6, e.g. "T12, L1".')
-@click.option("--physician", metavar="NAME",
-              help=f"The doctor who did the procedure ({LIMITS['physician'].rule}).")
+@click.option("--levels", metavar="LIST", help='Spine levels treated, e.g. "T12, L1".')
+@click.option("--physician", metavar="NAME", help="The doctor who did the procedure.")
 @click.option("--follow-up", metavar="'YYYY-MM-DD HH:MM'", help="Follow-up appointment.")
-@click.option("--notes", metavar="TEXT",
-              help=f"Notes from the care team ({LIMITS['notes'].rule}).")
+@click.option("--notes", metavar="TEXT", help="Notes from the care team.")
+@click.option("--field", "extra_fields", multiple=True, metavar="NAME=VALUE",
+              help="Any other detail the sheet declares, e.g. --field side=left "
+                   "(repeatable). `pipeline.py list --fields` shows each sheet's fields "
+                   "and what each takes.")
 @click.option("--profile", type=click.Choice(["office", "office-a4"]), default="office",
               show_default=True, help="Paper: US Letter or A4.")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -214,7 +213,7 @@ def discharge(ctx: click.Context, handout: str | None, variant: str, csv_file: P
               merge: bool, with_brochure: bool, allow_expired: bool, profile: str,
               output: str | None, force: bool, jobs: int | None,
               lang: str | None = None, allow_draft: bool = False, allow_stale: bool = False,
-              **details: str | None) -> None:
+              extra_fields: tuple[str, ...] = (), **details: str | None) -> None:
     """Print discharge instructions filled in for one patient, or a day's list.
 
     Every patient detail is optional: a detail left out prints as a blank line to
@@ -225,14 +224,37 @@ def discharge(ctx: click.Context, handout: str | None, variant: str, csv_file: P
     from clinicprint.personal import run_discharge
 
     details = {name.replace("_", "-"): value for name, value in details.items()}
+    options = tuple(details)
+    details.update(_field_values(extra_fields, options))
     _warn_language_flags(allow_stale, allow_draft)
     written = run_discharge(_root(ctx), variant, details, profile, csv_file, merge,
                             with_brochure, allow_expired, output, warn=_warn,
                             handout=handout, force=force, jobs=jobs or default_jobs(),
                             note=lambda message: click.echo(message, err=True),
-                            lang=lang, allow_draft=allow_draft, allow_stale=allow_stale)
+                            lang=lang, allow_draft=allow_draft, allow_stale=allow_stale,
+                            options=options)
     for path in written:
         click.echo(f"Wrote {path}", err=True)
+
+
+def _field_values(given: tuple[str, ...], options: tuple[str, ...]) -> dict[str, str]:
+    """--field NAME=VALUE, each name once; a detail with an option of its own uses it."""
+    from clinicprint.field_declarations import is_field_name
+
+    values: dict[str, str] = {}
+    for entry in given:
+        name, equals, value = entry.partition("=")
+        name = name.strip()
+        if not equals or not is_field_name(name):
+            raise click.BadParameter("write NAME=VALUE, e.g. --field side=left",
+                                     param_hint="--field")
+        if name in options:
+            raise click.BadParameter(f"give {name} with --{name}", param_hint="--field")
+        if name in values:
+            raise click.BadParameter(f"{name} is given twice; keep one",
+                                     param_hint="--field")
+        values[name] = value
+    return values
 
 
 @cli.command()

@@ -137,6 +137,7 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
         outcome.report = run_gates(document, project, html, rendered.layout, rendered.pdf,
                                    gates.today, gates.allow_expired, reading=False)
         outcome.prose = prose_of(html)
+        outcome.problems += _field_room(document, project)
     outcome.pdf, outcome.pages, outcome.inputs = rendered.pdf, rendered.pages, rendered.inputs
     try:
         outcome.pdf, outcome.inputs = write_edition(document, html, rendered, project)
@@ -145,6 +146,17 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
         outcome.problems.append(exc.message)
     outcome.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return outcome
+
+
+def _field_room(document: Document, project: Project) -> list[str]:
+    """Sheets a nurse prints at the desk keep room for every detail at its longest."""
+    from .content import DESK_PROFILES
+
+    if document.handout.kind != "discharge" or document.profile.name not in DESK_PROFILES:
+        return []
+    from .field_room import field_room_problems
+
+    return field_room_problems(document, project)
 
 
 def write_edition(document: Document, html: str, rendered, project: Project,

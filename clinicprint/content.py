@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ContentError
+from .field_declarations import Field, load_default_fields, merged, read_fields
 from .layouts import KINDS, PROFILES
 from .schema import SLUG, Checker, printable
 from .yamlio import LineDict, load_yaml
@@ -29,8 +30,6 @@ IMAGE_SUFFIXES = (".svg", ".png", ".jpg", ".jpeg")
 # Font tools write dates as seconds since 1970 (and PDF dates need four digits): an
 # older revision is surely a typo.
 EARLIEST_DATE = dt.date(2000, 1, 1)
-# Details a nurse may fill in on a discharge sheet (see clinicprint/personal.py).
-PATIENT_FIELDS = ("patient", "procedure-date", "levels", "physician", "follow-up", "notes")
 # The paper a nurse prints a discharge sheet (and its brochure) on at the desk.
 DESK_PROFILES = ("office", "office-a4")
 
@@ -104,6 +103,9 @@ class Handout:
     allowed_terms: tuple[str, ...]
     path: Path
     brochure: str = ""  # discharge handouts: the companion brochure's handout name
+    # Discharge handouts: the details a nurse fills in (fields.yaml's, then its own).
+    fields: tuple[Field, ...] = ()
+    declared_fields: tuple[str, ...] = ()  # the names of those its own file declares
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class Project:
     variants: dict[str, Variant]
     handouts: dict[str, Handout]
     plain_words: dict[str, str]
+    default_fields: tuple[Field, ...] = ()             # fields.yaml
     # Languages (clinicprint/languages.py): filled by load_languages_into().
     languages: dict = field(default_factory=dict)
     translations: dict = field(default_factory=dict)   # (lang, handout id) -> Translation
@@ -273,7 +276,7 @@ def _max_pages(check: Checker, entry: LineDict, path: str) -> dict[str, int]:
 
 HANDOUT_REQUIRED = {"kind", "title", "document_code", "revision", "review", "sections"}
 HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "profiles", "overrides",
-                    "allowed_terms", "brochure"}
+                    "allowed_terms", "brochure", "fields"}
 SECTION_REQUIRED = {"id", "title"}
 SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel", "icons", "topic"}
 OVERRIDE_KEYS = OVERRIDABLE | {"replace", "add", "remove"}
@@ -286,10 +289,14 @@ MAX_TEXT_CHARS = 2000
 class _HandoutReader:
     """Turns one handout file into a Handout, collecting problems on the way."""
 
-    def __init__(self, root: Path, path: Path, variants: dict[str, Variant]):
+    def __init__(self, root: Path, path: Path, variants: dict[str, Variant],
+                 default_fields: tuple[Field, ...] = ()):
         self.root = root
         self.path = path
         self.variants = variants
+        self.default_fields = default_fields
+        self.fields: dict[str, Field] = {}
+        self.declared: list[str] = []
         self.check = Checker(path.relative_to(root).as_posix())
         self.handout_id = path.stem
         self.brochure_line: int | None = None
@@ -305,6 +312,8 @@ class _HandoutReader:
                                f"{', '.join(KINDS)}", data.line_of("kind"))
             kind = ""
         self.kind = kind
+        fields = self._fields(data, kind)
+        self.fields = {field.name: field for field in fields}
         sections = self._sections(data.get("sections"), "sections", data.line_of("sections"))
         handout = Handout(
             id=self.path.stem,
@@ -324,8 +333,23 @@ class _HandoutReader:
                                 self.check.text_list(data, "allowed_terms", "")),
             path=self.path,
             brochure=self._brochure(data, kind),
+            fields=fields,
+            declared_fields=tuple(self.declared),
         )
         return handout
+
+    def _fields(self, data: LineDict, kind: str) -> tuple[Field, ...]:
+        """A discharge sheet's details: fields.yaml's, then the handout's own."""
+        line = data.line_of("fields")
+        if kind and kind != "discharge":
+            if "fields" in data:
+                self.check.problem("fields", "only a discharge handout has details a nurse "
+                                   "fills in; remove this key", line)
+            return ()
+        own = read_fields(self.check, data["fields"], "fields", line, self.default_fields) \
+            if "fields" in data else ()
+        self.declared = [field.name for field in own]
+        return merged(self.default_fields, own)
 
     def _brochure(self, data: LineDict, kind: str) -> str:
         """A discharge handout names the brochure that goes home with it."""
@@ -532,10 +556,11 @@ class _HandoutReader:
             if isinstance(item, LineDict):
                 self.check.keys(item, item_path, {"label", "field"}, set())
                 field_name = self.check.text(item, "field", item_path)
-                if field_name and field_name not in PATIENT_FIELDS:
-                    self.check.problem(f"{item_path}.field", f"'{field_name}' is not a patient "
-                                       f"field; use one of: {', '.join(PATIENT_FIELDS)}",
-                                       item.line_of("field"))
+                if field_name and field_name not in self.fields:
+                    known = ", ".join(self.fields) or "none: only a discharge handout has them"
+                    self.check.problem(f"{item_path}.field", f"'{field_name}' is not a field "
+                                       f"of this handout; declare it under fields: (known: "
+                                       f"{known})", item.line_of("field"))
                 labels.append(self.check.text(item, "label", item_path))
                 fields.append(field_name)
             elif isinstance(item, str) and item.strip() and printable(item):
@@ -674,7 +699,10 @@ class _HandoutReader:
         return additions
 
     def post_validate(self, handout: Handout) -> None:
-        """Rules that need the merged picture: brochure sections need panels."""
+        """Rules that need the merged picture: brochure sections need panels; a discharge
+        sheet's fields each have one place."""
+        if handout.kind == "discharge":
+            self._check_placements(handout)
         if handout.kind != "brochure":
             return
         every = list(handout.sections) + [addition.section for override in
@@ -684,6 +712,26 @@ class _HandoutReader:
             if not section.panel:
                 self.check.problem(f"sections.{section.id}.panel", "a brochure section "
                                    f"needs a panel: {', '.join(KINDS['brochure'].section_panels)}")
+
+
+    def _check_placements(self, handout: Handout) -> None:
+        """Each variant places a field at most once; each of the handout's own fields is
+        placed in some variant (a detail typed in must be printed somewhere)."""
+        from .merge import placed_fields
+
+        placed_anywhere: set[str] = set()
+        for variant in handout.variants:
+            try:
+                placed_anywhere |= set(placed_fields(handout, variant))
+            except ValueError as exc:
+                self.check.problem("sections", f"variant {variant}: field '{exc}' is placed "
+                                   "twice; a detail has one place on the sheet")
+        defaults = {field.name for field in self.default_fields}
+        for field in handout.fields:
+            if field.name not in placed_anywhere and field.name not in defaults:
+                self.check.problem(f"fields.{field.name}", "is not placed on the sheet in "
+                                   "any variant; add a section item {label: ..., field: "
+                                   f"{field.name}}} or remove the field")
 
 
 def _ids_of(handouts: dict[str, Handout], kind: str) -> list[str]:
@@ -715,11 +763,12 @@ def load_project(root: Path) -> Project:
     problems: list[str] = []
     brand = _guarded(problems, _load_brand, root, problems)
     variants = _guarded(problems, _load_variants, root, problems) or {}
+    default_fields = _guarded(problems, load_default_fields, root, problems) or ()
     handouts: dict[str, Handout] = {}
     paths = _handout_files(root, problems)
     readers: list[_HandoutReader] = []
     for path in paths:
-        reader = _HandoutReader(root, path, variants)
+        reader = _HandoutReader(root, path, variants, default_fields)
         try:
             handout = reader.read()
         except ContentError as exc:
@@ -738,7 +787,7 @@ def load_project(root: Path) -> Project:
     if problems or brand is None:
         raise ContentError(problems or ["brand.yaml: could not be loaded"])
     project = Project(root=root, brand=brand, variants=variants, handouts=handouts,
-                      plain_words=plain_words)
+                      plain_words=plain_words, default_fields=default_fields)
     from .translations import load_languages_into  # languages, translations, notices
 
     return load_languages_into(project)

@@ -27,7 +27,7 @@ from flask import Flask, Response, abort, g, render_template, request, send_from
 from werkzeug.exceptions import HTTPException
 
 from . import personal
-from .content import PATIENT_FIELDS, Project, load_project
+from .content import Project, load_project
 from .desk_workers import Job, NoRenderer, RendererFailed, RendererPool, discharge_handouts
 from .errors import PipelineError
 
@@ -45,7 +45,6 @@ MAX_SESSIONS = 10_000
 PAPERS = {"office": "US Letter", "office-a4": "A4"}
 TRUE_VALUES = ("on", "1", "true", "yes")
 CHOICE_FIELDS = ("handout", "variant", "lang", "profile")
-FORM_FIELDS = (*CHOICE_FIELDS, *PATIENT_FIELDS, "with-brochure")
 CONTROL_FIELDS = ("csrf", "action")
 
 HTML_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -238,7 +237,20 @@ class Choices:
     variants: list[tuple[str, str, str]]     # (name, label, description)
     languages: list[tuple[str, str]]         # (code, name)
     papers: list[tuple[str, str]]
-    limits: dict[str, int]
+    fields: list[DeskField]                  # every detail of any sheet, in order
+
+    @property
+    def form_fields(self) -> tuple[str, ...]:
+        return (*CHOICE_FIELDS, *(item.field.name for item in self.fields), "with-brochure")
+
+
+@dataclass
+class DeskField:
+    """One detail on the form, and the sheets (handout/variant) that print it: the page
+    shows it only while one of those is chosen."""
+
+    field: object                            # field_declarations.Field
+    sheets: list[str]                        # "handout/variant"
 
 
 def choices_of(project: Project) -> Choices:
@@ -246,20 +258,25 @@ def choices_of(project: Project) -> Choices:
     variants = [(v.name, v.label, " ".join(v.description.split()))
                 for v in project.variants.values()]
     return Choices(handouts, variants, languages_of(project), list(PAPERS.items()),
-                   field_limits())
+                   desk_fields(project))
+
+
+def desk_fields(project: Project) -> list[DeskField]:
+    """Every field of every discharge sheet, each with the sheets that place it."""
+    english = next(iter(project.languages))
+    found: dict[str, DeskField] = {}
+    for handout in discharge_handouts(project):
+        for variant in project.handouts[handout].variants:
+            for field in personal.sheet_fields(project, handout, variant, english):
+                entry = found.setdefault(field.name, DeskField(field, []))
+                entry.sheets.append(f"{handout}/{variant}")
+    return list(found.values())
 
 
 def languages_of(project: Project) -> list[tuple[str, str]]:
     """The project's languages (languages.yaml), each named in itself: a nurse
     choosing for a patient may read the patient's language better than English."""
     return [(code, language.native_name) for code, language in project.languages.items()]
-
-
-def field_limits() -> dict[str, int]:
-    """The command's own limits (patient_fields.LIMITS), for the form's maxlength too."""
-    from .patient_fields import LIMITS
-
-    return {name: limit.max_chars for name, limit in LIMITS.items()}
 
 
 @dataclass
@@ -271,7 +288,7 @@ class FormResult:
 
 
 def read_form(form, project: Project, choices: Choices) -> FormResult:
-    values = {name: (form.get(name) or "") for name in FORM_FIELDS}
+    values = {name: (form.get(name) or "") for name in choices.form_fields}
     errors: dict[str, str] = {}
     options = {
         "handout": _choice(values, errors, "handout", [h for h, _ in choices.handouts],
@@ -286,8 +303,7 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
         if options["handout"] in project.handouts else [v for v, *_ in choices.variants]
     options["variant"] = _choice(values, errors, "variant", allowed, "Choose who the sheet "
                                  "is for", default="general" if "general" in allowed else None)
-    fields = _patient_fields(values, errors, choices.limits, project.root,
-                             project.languages.get(options["lang"]))
+    fields = _patient_fields(values, errors, choices, project, options)
     with_brochure = values["with-brochure"].strip().lower()
     if with_brochure and with_brochure not in TRUE_VALUES:
         errors["with-brochure"] = "Tick the box or leave it empty"
@@ -306,23 +322,41 @@ def _choice(values: dict, errors: dict, name: str, allowed: list[str], problem: 
     return value
 
 
-def _patient_fields(values: dict, errors: dict, limits: dict[str, int],
-                    root: Path, language) -> dict[str, str]:
-    """The command's own validation, field by field, so each error sits by its field."""
-    fields: dict[str, str] = {}
-    for name in PATIENT_FIELDS:
-        value = values[name]
-        if name == "follow-up":  # a browser's date-time box sends YYYY-MM-DDTHH:MM
-            value = value.replace("T", " ", 1)
-        if len(value.strip()) > limits[name]:
-            errors[name] = f"Longer than {limits[name]} characters; shorten it"
+def _patient_fields(values: dict, errors: dict, choices: Choices, project: Project,
+                    options: dict) -> dict[str, str]:
+    """The command's own checks, field by field, so each error sits by its field."""
+    from .patient_fields import Checked, check_order, check_value, clean
+    from .name_fonts import check_printable
+
+    if errors.keys() & {"handout", "variant", "lang"}:
+        return {}
+    sheet = personal.sheet_fields(project, options["handout"], options["variant"],
+                                  options["lang"])
+    on_sheet = {field.name: field for field in sheet}
+    language = project.languages.get(options["lang"])
+    checked: dict[str, Checked] = {}
+    for item in choices.fields:
+        name = item.field.name
+        value = clean(values[name])
+        if not value:
+            continue
+        if name not in on_sheet:
+            errors[name] = "This sheet has no place for it; clear it, or choose the sheet " \
+                           "that has it"
             continue
         try:
+            checked[name] = check_value(on_sheet[name], value, name, language)
             # With the project's folder it also refuses a character no font has.
-            fields.update(personal.parse_patient({name: value}, "", root, language))
+            check_printable("", checked[name].display, name, project.root)
         except PipelineError as exc:
+            checked.pop(name, None)
             errors[name] = _without_field_name(str(exc.message), name)
-    return fields
+    try:
+        check_order(on_sheet, checked, lambda name: name)
+    except PipelineError as exc:
+        name = str(exc.message).split(":", 1)[0]
+        errors[name] = _without_field_name(str(exc.message), name)
+    return {name: value.display for name, value in checked.items()}
 
 
 def _without_field_name(message: str, name: str) -> str:
@@ -359,7 +393,7 @@ def create_app(project: Project, pool: RendererPool, record: Record,
             "page.html", brand=project.brand, choices=choices,
             values=result.values if result else _defaults(choices),
             errors=result.errors if result else {}, csrf=sessions.token(sid), notice=notice,
-            labels=FIELD_LABELS, hints=FIELD_HINTS), status
+            labels=_labels(choices)), status
 
     def _session() -> str:
         sid = request.cookies.get(SESSION_COOKIE)
@@ -404,7 +438,7 @@ def create_app(project: Project, pool: RendererPool, record: Record,
         sid = request.cookies.get(SESSION_COOKIE)
         if not sessions.authorised(sid):
             return access_page(401)
-        _check_names(request.form)
+        _check_names(request.form, choices)
         result = read_form(request.form, project, choices)
         if not sessions.token_ok(sid, request.form.get("csrf", "")):
             # A blank form: values from a forged request are never shown as if typed here.
@@ -436,8 +470,8 @@ def create_app(project: Project, pool: RendererPool, record: Record,
             return page(result, 422)
         if outcome.status == "refused":
             message = outcome.message  # about the content (an expired review), but check:
-            if any(len(result.values[name]) > 2 and result.values[name] in message
-                   for name in PATIENT_FIELDS):
+            if any(len(result.values[item.field.name]) > 2 and
+                   result.values[item.field.name] in message for item in choices.fields):
                 message = "This sheet cannot be printed now; ask the handout's editor"
             result.errors["_form"] = message
             return page(result, 422)
@@ -500,16 +534,22 @@ def create_app(project: Project, pool: RendererPool, record: Record,
     return app
 
 
-def _check_names(form) -> None:
-    known = (*FORM_FIELDS, *CONTROL_FIELDS)
+def _check_names(form, choices: Choices) -> None:
+    known = (*choices.form_fields, *CONTROL_FIELDS)
     for name in form.keys():
         if name not in known or len(form.getlist(name)) > 1:
             abort(400, description=f"Unknown or repeated field; the fields are: "
-                                   f"{', '.join(FORM_FIELDS)}.")
+                                   f"{', '.join(choices.form_fields)}.")
+
+
+def _labels(choices: Choices) -> dict[str, str]:
+    """Each field's name on the page (and in the error summary)."""
+    return {**CHOICE_LABELS, **{item.field.name: item.field.question
+                                for item in choices.fields}}
 
 
 def _defaults(choices: Choices) -> dict[str, str]:
-    values = {name: "" for name in FORM_FIELDS}
+    values = {name: "" for name in choices.form_fields}
     values["handout"] = choices.handouts[0][0] if len(choices.handouts) == 1 else ""
     values["variant"] = "general" if any(v == "general" for v, *_ in choices.variants) \
         else choices.variants[0][0]
@@ -518,12 +558,9 @@ def _defaults(choices: Choices) -> dict[str, str]:
     return values
 
 
-FIELD_LABELS = {"patient": "Patient's name", "procedure-date": "Date of the procedure",
-                "levels": "Spine levels treated", "physician": "Doctor who did the procedure",
-                "follow-up": "Follow-up appointment", "notes": "Notes from the care team"}
-FIELD_HINTS = {"levels": "Vertebrae separated by commas, for example T12, L1.",
-               "follow-up": "Date and time.",
-               "notes": "Short; they must fit on the sheet."}
+CHOICE_LABELS = {"handout": "Which discharge sheet", "variant": "Who it is for",
+                 "lang": "Language", "profile": "Paper",
+                 "with-brochure": "Include the brochure"}
 ERROR_TEXT = {
     400: "The request was not understood. Reload the page and fill in the form again.",
     404: "There is no such page here. Go to the desk's start page.",

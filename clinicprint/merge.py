@@ -39,6 +39,14 @@ class Document:
         lang = "" if self.language.source else f", {self.language.code}"
         return f"{self.handout.id} [{self.variant.name}, {self.profile.name}{lang}]"
 
+    @property
+    def fields(self) -> tuple:
+        """The details a nurse fills in on this sheet (field_declarations.Field), in the
+        handout's order: the template's own and those its sections place."""
+        placed = {name for section in self.sections for name in section.fields if name}
+        return tuple(field for field in self.handout.fields
+                     if field.on_every_sheet or field.name in placed)
+
     def in_panel(self, panel: str) -> list[Section]:
         return [section for section in self.sections if section.panel == panel]
 
@@ -71,3 +79,20 @@ def _merge_sections(shared: tuple[Section, ...], override: Override) -> tuple[Se
 def _insert_index(sections: list[Section], after: str | None) -> int:
     ids = [section.id for section in sections]
     return ids.index(after) + 1 if after in ids else len(sections)
+
+
+def placed_fields(handout: Handout, variant: str) -> tuple[str, ...]:
+    """The fields a variant's sheet prints, in the handout's order of declaration: the
+    template's own (on_every_sheet) and those section items place. ValueError names a
+    field placed twice."""
+    override = handout.overrides.get(variant, Override())
+    placed: list[str] = []
+    for section in _merge_sections(handout.sections, override):
+        for name in section.fields:
+            if name in placed:
+                raise ValueError(name)
+            if name:
+                placed.append(name)
+    order = [field.name for field in handout.fields]
+    chosen = {field.name for field in handout.fields if field.on_every_sheet} | set(placed)
+    return tuple(name for name in order if name in chosen)

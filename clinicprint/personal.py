@@ -22,18 +22,18 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .build import plan
-from .content import DESK_PROFILES, PATIENT_FIELDS, Project
+from .content import DESK_PROFILES, Project
 from .errors import PipelineError, RenderError
+from .field_declarations import Field
 from .gates import GateReport, medical_review
 from .merge import Document
 from .name_fonts import NAME_FONTS_CSS, check_printable, needs_name_fonts, prepare
-from .patient_fields import CSV_COLUMNS, LIMITS, check_field, clean, read_rows
+from .patient_fields import CSV_CHOICE_COLUMNS, check_order, check_value, clean, read_rows
 
 PERSONAL_PROFILES = DESK_PROFILES
-MAX_NOTES = LIMITS["notes"].max_chars
-__all__ = ["CSV_COLUMNS", "Sheet", "parse_patient", "render_sheet", "render_brochure",
+__all__ = ["Sheet", "parse_patient", "render_sheet", "render_brochure", "sheet_fields",
            "bundle_for_duplex", "run_discharge", "choose_handout", "companion_brochure",
-           "check_language"]
+           "check_language", "csv_columns"]
 
 
 @dataclass(frozen=True)
@@ -45,20 +45,44 @@ class Sheet:
     lang: str = "en"        # the sheet's language (languages.yaml)
 
 
-def parse_patient(values: dict[str, str | None], where: str,
-                  root: Path | None = None, language=None) -> dict[str, str]:
-    """Validate and format the patient's details; `where` names the option or row
-    (`--` or `day.csv row 3, column `). With `root`, a detail no font of the project
-    can print is refused too (render_sheet checks it in any case). Dates are written
-    in the sheet's `language` (languages.Language; English by default)."""
-    fields: dict[str, str] = {}
-    for name in PATIENT_FIELDS:
-        value = clean(values.get(name))
+def parse_patient(values: dict[str, str | None], fields: tuple[Field, ...],
+                  label_of: Callable[[str], str], root: Path | None = None, language=None,
+                  today: dt.date | None = None) -> dict[str, str]:
+    """Validate and format the patient's details for a sheet with `fields`;
+    `label_of(name)` names the option, CSV cell or form field in messages. With `root`,
+    a detail no font of the project can print is refused too (render_sheet checks it in
+    any case). Dates and numbers are written in the sheet's `language`
+    (languages.Language; English by default)."""
+    by_name = {field.name: field for field in fields}
+    for name, value in values.items():
+        if clean(value) and name not in by_name:
+            raise PipelineError(f"{label_of(name)}: this sheet has no place for it; leave "
+                                "it empty, or choose the handout and variant that has it")
+    checked = {}
+    for field in fields:
+        value = clean(values.get(field.name))
         if value:
-            fields[name] = check_field(name, value, where, language)
+            checked[field.name] = check_value(field, value, label_of(field.name), language,
+                                              today)
             if root is not None:
-                check_printable(name, fields[name], where, root)
-    return fields
+                check_printable("", checked[field.name].display, label_of(field.name), root)
+    check_order(by_name, checked, label_of)
+    return {name: value.display for name, value in checked.items()}
+
+
+def sheet_fields(project: Project, handout: str, variant: str, lang: str) -> tuple[Field, ...]:
+    """The details a nurse fills in on one handout's sheet for a variant, labelled in
+    the sheet's language."""
+    profile = next(p for p in project.handouts[handout].profiles if p in DESK_PROFILES)
+    return plan(project, [handout], [variant], [profile], langs=[lang])[0].fields
+
+
+def csv_columns(project: Project) -> tuple[str, ...]:
+    """Every column a day's list may have: the choices, then each field of any
+    discharge handout, in the order they are declared."""
+    names = dict.fromkeys(field.name for name in discharge_handouts(project)
+                          for field in project.handouts[name].fields)
+    return (*CSV_CHOICE_COLUMNS, *names)
 
 
 # --- which handout ----------------------------------------------------------------
@@ -232,6 +256,10 @@ class Request:
     jobs: int = 1
     lang: str | None = None  # None: the project's first language (English)
     gates: object = None     # build.GateOptions: allow a draft or stale translation
+    options: tuple[str, ...] = ()  # fields the command has an option of their own for
+
+    def label_of(self, name: str) -> str:
+        return f"--{name}" if name in self.options else f"--field {name}"
 
 
 def run_discharge(root: Path, variant: str, details: dict[str, str | None], profile: str,
@@ -239,14 +267,17 @@ def run_discharge(root: Path, variant: str, details: dict[str, str | None], prof
                   allow_expired: bool, output: str | None, warn: Callable[[str], None],
                   handout: str | None = None, force: bool = False, jobs: int = 1,
                   note: Callable[[str], None] | None = None, lang: str | None = None,
-                  allow_draft: bool = False, allow_stale: bool = False) -> list[Path]:
-    """The `discharge` command: validate everything first, then render and write."""
+                  allow_draft: bool = False, allow_stale: bool = False,
+                  options: tuple[str, ...] = ()) -> list[Path]:
+    """The `discharge` command: validate everything first, then render and write.
+    `details` holds every field given, by name; `options` names those given through an
+    option of their own (--patient) rather than --field NAME=VALUE."""
     from .build import GateOptions
     from .content import load_project
 
     request = Request(variant, details, profile, csv_file, merge, with_brochure,
                       allow_expired, output, handout, force, jobs, lang,
-                      GateOptions(allow_draft=allow_draft, allow_stale=allow_stale))
+                      GateOptions(allow_draft=allow_draft, allow_stale=allow_stale), options)
     _check_options(request)
     project = load_project(root)
     request.lang = request.lang or next(iter(project.languages))
@@ -295,11 +326,15 @@ def _sheets(project: Project, request: Request) -> tuple[list[Sheet], int]:
     if not request.csv_file:
         handout = choose_handout(project, request.handout)
         check_variant(request.variant, project, "--variant", handout)
-        return [Sheet(request.variant, parse_patient(request.details, "--", project.root,
-                                                     language), handout, lang=request.lang)], 0
+        fields = sheet_fields(project, handout, request.variant, request.lang)
+        return [Sheet(request.variant, parse_patient(request.details, fields,
+                                                     request.label_of, project.root, language),
+                      handout, lang=request.lang)], 0
     shown = str(request.csv_file)
-    rows, skipped = read_rows(request.csv_file, shown)
+    rows, skipped = read_rows(request.csv_file, shown, csv_columns(project)[3:])
     sheets = []
+    fields_of = functools.lru_cache(maxsize=None)(
+        lambda handout, variant, lang: sheet_fields(project, handout, variant, lang))
     for row in rows:
         where = f"{shown} row {row.number}, column "
         handout = (choose_handout(project, row.handout, f"{where}handout") if row.handout
@@ -308,7 +343,10 @@ def _sheets(project: Project, request: Request) -> tuple[list[Sheet], int]:
         check_variant(variant, project, f"{where}variant", handout)
         lang = row.lang or request.lang
         language = check_language(lang, project, f"{where}lang")
-        sheets.append(Sheet(variant, parse_patient(row.values, where, project.root, language),
+        fields = fields_of(handout, variant, lang)
+        sheets.append(Sheet(variant, parse_patient(row.values, fields,
+                                                   lambda name: f"{where}{name}",
+                                                   project.root, language),
                             handout, f"{shown} row {row.number}", lang))
     return sheets, skipped
 

@@ -26,7 +26,7 @@ import io
 from dataclasses import dataclass
 
 from .box_tree import page_boxes
-from .content import PATIENT_FIELDS, Project
+from .content import Project
 from .merge import Document
 
 # The invisible stand-in for each detail while a design is laid out: a capital and a
@@ -120,7 +120,9 @@ def design_key(document: Document, fields: dict[str, str],
     """What a sheet's design depends on besides its document: whether it has a note (a
     blank box holds lines to write on), which details are set in the name fonts, and
     the write-ins that take more than one line. Never a patient's detail itself."""
-    return (document.relative_path, "notes" in fields,
+    return (document.relative_path,
+            tuple(sorted(field.name for field in document.fields
+                         if field.lines > 1 and field.name in fields)),
             tuple(sorted(name for name, value in fields.items()
                          if getattr(value, "any_script", False))),
             tuple(sorted((lines or {}).items())))
@@ -134,9 +136,12 @@ def lay_out_design(project: Project, document: Document, fields: dict[str, str],
     from .render_html import render_html
     from .render_pdf import render_pdf
 
-    probes = {name: PatientText("\n".join([PROBE] * (lines or {}).get(name, 1)),
-                                any_script=getattr(fields.get(name), "any_script", False))
-              for name in PATIENT_FIELDS if name != "notes" or "notes" in fields}
+    # A box for several lines (the notes) holds lines to write on when empty: a
+    # different design, chosen by design_key.
+    probes = {field.name: PatientText("\n".join([PROBE] * (lines or {}).get(field.name, 1)),
+                                      any_script=getattr(fields.get(field.name), "any_script",
+                                                         False))
+              for field in document.fields if field.lines == 1 or field.name in fields}
     page = render_html(document, project.brand, project.root, probes, project.notices)
     blank = render_html(document, project.brand, project.root, notices=project.notices)
     rendered = render_pdf(page.replace("</head>", HIDE_DETAILS, 1), document, project.root,

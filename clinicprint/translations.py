@@ -8,6 +8,9 @@ the English handout, keyed like the handout itself:
     overrides.<variant>.head             a variant's title, subtitle, summary
     overrides.<variant>.replace.<id>     the fields a variant replaces
     overrides.<variant>.add.<id>         a section a variant adds
+    fields.<name>                        a choice field the handout declares: the
+                                         printed words of its choices (a field's
+                                         printed label is its section item's)
 
 Each entry records `source:`, a hash of the English unit it translates. When the
 English changes, the hash no longer matches and the unit is *stale*: documents
@@ -35,6 +38,7 @@ from .yamlio import LineDict, load_yaml
 TRANSLATIONS = "translations"
 HEAD_FIELDS = ("title", "subtitle", "summary")
 SECTION_FIELDS = ("title", "body", "items", "figure", "icons")
+FIELD_TEXTS = ("choices",)
 
 
 # --- the English units -------------------------------------------------------
@@ -79,7 +83,15 @@ def english_units(handout: Handout) -> dict[str, dict[str, Any]]:
         for addition in override.add:
             units[f"{prefix}.add.{addition.section.id}"] = _section_text(
                 _as_fields(addition.section))
+    for field in declared_fields(handout):
+        units[f"fields.{field.name}"] = {"choices": list(field.choices)}
     return units
+
+
+def declared_fields(handout: Handout):
+    """The choice fields the handout declares itself: their choices are printed."""
+    return [field for field in handout.fields
+            if field.name in handout.declared_fields and field.choices]
 
 
 def source_hash(text: dict[str, Any]) -> str:
@@ -153,7 +165,8 @@ def _read(root: Path, relative: str, language: Language, handout: Handout,
     if data is None:
         problems += check.problems
         return Translation(language.code, handout.id, relative)
-    check.keys(data, "", {"review"}, {"head", "sections", "overrides", "allowed_terms"})
+    check.keys(data, "", {"review"}, {"head", "sections", "overrides", "allowed_terms",
+                                     "fields"})
     units: dict[str, Unit] = {}
     for key, value, line in _entries(check, data):
         unit = _unit(check, key, value, line, root)
@@ -176,6 +189,10 @@ def _entries(check: Checker, data: LineDict) -> Iterator[tuple[str, Any, int]]:
         yield f"sections.{section_id}", value, sections.line_of(section_id)
     overrides = check.mapping(data.get("overrides", LineDict()), "overrides",
                               data.line_of("overrides")) or {}
+    fields = check.mapping(data.get("fields", LineDict()), "fields",
+                           data.line_of("fields")) or {}
+    for name, value in fields.items():
+        yield f"fields.{name}", value, fields.line_of(name)
     for variant, entry in overrides.items():
         prefix = f"overrides.{variant}"
         entry = check.mapping(entry, prefix, overrides.line_of(variant))
@@ -195,13 +212,14 @@ def _unit(check: Checker, key: str, value: Any, line: int, root: Path) -> Unit |
     entry = check.mapping(value, key, line)
     if entry is None:
         return None
-    fields = HEAD_FIELDS if key.endswith("head") else SECTION_FIELDS
+    fields = (HEAD_FIELDS if key.endswith("head") else
+              FIELD_TEXTS if key.startswith("fields.") else SECTION_FIELDS)
     check.keys(entry, key, {"source"}, set(fields))
     text: dict[str, Any] = {}
     for name in fields:
         if name not in entry:
             continue
-        if name in ("items", "icons"):
+        if name in ("items", "icons", "choices"):
             text[name] = list(check.text_list(entry, name, key))
         elif name == "figure":
             figure = check.mapping(entry[name], f"{key}.figure", entry.line_of(name))
@@ -260,6 +278,11 @@ def units_of_variant(handout: Handout, variant: str) -> list[str]:
                        if s.id not in override.remove]
     keys += [key for key in english_units(handout)
              if key.startswith(f"overrides.{variant}.")]
+    from .merge import placed_fields
+
+    placed = set(placed_fields(handout, variant))
+    keys += [f"fields.{field.name}" for field in declared_fields(handout)
+             if field.name in placed]
     return keys
 
 
@@ -293,7 +316,7 @@ def _shape_problem(english: dict[str, Any], text: dict[str, Any]) -> str:
     for name in text:
         if name not in english:
             return f"translates a {name} the English does not have; remove it"
-    for name in ("items", "icons"):
+    for name in ("items", "icons", "choices"):
         if name in english and len(text[name]) != len(english[name]):
             return (f"has {len(text[name])} {name} where the English has "
                     f"{len(english[name])}")
@@ -307,6 +330,8 @@ def describe(key: str) -> str:
     parts = key.split(".")
     if key == "head":
         return "title, subtitle and summary"
+    if parts[0] == "fields":
+        return f"the choices of field '{parts[1]}'"
     if parts[0] == "sections":
         return f"section '{parts[1]}'"
     if parts[-1] == "head":
@@ -354,7 +379,19 @@ def translate_handout(handout: Handout, translation: Translation) -> Handout:
     fields = {key: head[key] for key in HEAD_FIELDS if key in head}
     allowed = handout.allowed_terms + translation.allowed_terms
     return dataclasses.replace(handout, sections=sections, overrides=overrides,
-                               allowed_terms=allowed, **fields)
+                               allowed_terms=allowed, fields=_translated_fields(
+                                   handout, units), **fields)
+
+
+def _translated_fields(handout: Handout, units: dict[str, Unit]) -> tuple:
+    """Each choice field with its choices in the translation's words."""
+    translated = []
+    for field in handout.fields:
+        choices = _texts(units.get(f"fields.{field.name}")).get("choices", [])
+        translated.append(dataclasses.replace(
+            field, choice_labels=tuple(choices) if len(choices) == len(field.choices)
+            and field.choices else ()))
+    return tuple(translated)
 
 
 def _texts(unit: Unit | None) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from .output import write_atomic
 from .translations import (Translation, Unit, describe, english_units, source_hash,
                            translation_file)
 
-FIELD_ORDER = ("title", "subtitle", "summary", "body", "items", "figure", "icons")
+FIELD_ORDER = ("title", "subtitle", "summary", "body", "items", "figure", "icons", "choices")
 
 
 # --- pieces of a unit ------------------------------------------------------------
@@ -46,6 +46,8 @@ def pieces(text: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield f"figure.{part}", text["figure"][part]
     for index, alt in enumerate(text.get("icons", ())):
         yield f"icons[{index}].alt", alt
+    for index, choice in enumerate(text.get("choices", ())):
+        yield f"choices[{index}]", choice
 
 
 def from_pieces(english: dict[str, Any], found: dict[str, str]) -> dict[str, Any] | None:
@@ -63,6 +65,9 @@ def from_pieces(english: dict[str, Any], found: dict[str, str]) -> dict[str, Any
         text["figure"] = {part: found[f"figure.{part}"] for part in english["figure"]}
     if "icons" in english:
         text["icons"] = [found[f"icons[{index}].alt"] for index in range(len(english["icons"]))]
+    if "choices" in english:
+        text["choices"] = [found[f"choices[{index}]"]
+                           for index in range(len(english["choices"]))]
     return text
 
 

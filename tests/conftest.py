@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline import cli  # noqa: E402
 
-PROJECT_FILES = ("brand.yaml", "variants.yaml", "plain-words.yaml", "handouts", "templates",
+PROJECT_FILES = ("brand.yaml", "variants.yaml", "plain-words.yaml", "fields.yaml", "handouts", "templates",
                  "styles", "assets", "language-assistance.yaml")
 # A copy without these is made in English only (languages.yaml is optional); the
 # language tests copy them too (tests/test_languages.py).

@@ -1,4 +1,28 @@
 "use strict";
+// Each sheet (handout and variant) has its own details: show only the chosen sheet's,
+// and leave the others out of the post (a disabled field is not sent).
+(function () {
+  const form = document.getElementById("sheet-form");
+  if (!form) return;
+  function chosen(name) {
+    const field = form.querySelector(`input[name=${name}]:checked, input[type=hidden][name=${name}]`);
+    return field ? field.value : "";
+  }
+  function showDetails() {
+    const sheet = chosen("handout") + "/" + chosen("variant");
+    for (const box of form.querySelectorAll(".detail[data-sheets]")) {
+      const here = box.dataset.sheets.split(" ").includes(sheet);
+      box.hidden = !here;
+      for (const input of box.querySelectorAll("input, select, textarea")) input.disabled = !here;
+    }
+  }
+  form.addEventListener("change", (event) => {
+    if (["handout", "variant"].includes(event.target.name)) showDetails();
+  });
+  showDetails();
+  form.showDetails = showDetails;  // again after the form is redrawn with its errors
+})();
+
 // The form works without this script (plain posts); with it, Preview shows the PDF
 // beside the form, Print / Download saves it, and mistakes appear beside their fields
 // without leaving the page. Nothing is stored: no storage APIs, no cookies set here.
@@ -68,6 +92,7 @@
     }
     if (fresh) {
       form.innerHTML = fresh.innerHTML;
+      form.showDetails();
       busy(false, "");
       const summary = document.getElementById("error-summary");
       if (summary) summary.focus();
