@@ -121,6 +121,8 @@ def build(ctx: click.Context, handouts: tuple[str, ...], variants: tuple[str, ..
                            planned=progress.planned, langs=langs)
     for warning in dict.fromkeys(result.warnings):
         _warn(warning)
+    for note in [] if quiet else result.notes:
+        click.echo(f"Note: {note}", err=True)
     if not quiet:
         click.echo(f"{progress.summary()} -> {output}")
     if result.failures:
@@ -499,12 +501,16 @@ def _translated_language(project, lang: str):
 
 
 @cli.command("list")
+@click.option("--fields", is_flag=True,
+              help="Also list each discharge handout's fields and what each takes.")
 @click.pass_context
-def list_(ctx: click.Context) -> None:
-    """Show the handouts, variants and profiles that can be built."""
+def list_(ctx: click.Context, fields: bool) -> None:
+    """Show the handouts (with each language's translation status: source, reviewed,
+    draft, stale, incomplete or missing), variants and profiles that can be built."""
     from clinicprint.build import plan
     from clinicprint.content import load_project
     from clinicprint.layouts import PROFILES
+    from clinicprint.translations import summary_status
 
     project = load_project(_root(ctx))
     click.echo("Handouts:")
@@ -512,6 +518,13 @@ def list_(ctx: click.Context) -> None:
         click.echo(f"  {handout.id:<28} {handout.kind:<10} {handout.document_code}")
         click.echo(f"  {'':<28} variants: {', '.join(handout.variants)}")
         click.echo(f"  {'':<28} profiles: {', '.join(handout.profiles)}")
+        languages = ", ".join(f"{language.code} {summary_status(project, handout, language)}"
+                              for language in project.languages.values())
+        click.echo(f"  {'':<28} languages: {languages}")
+        if fields and handout.fields:
+            click.echo(f"  {'':<28} fields (--field NAME=VALUE, CSV columns, the desk):")
+            for field in handout.fields:
+                click.echo(f"  {'':<30} {field.name:<24} {field.rule}")
     click.echo("Variants:")
     for variant in project.variants.values():
         click.echo(f"  {variant.name:<28} {variant.label}")

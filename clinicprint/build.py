@@ -28,6 +28,8 @@ class BuildResult:
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     reports: list = field(default_factory=list)  # GateReport per rendered document
+    notes: list[str] = field(default_factory=list)  # what is not made, and why
+    dropped: list[str] = field(default_factory=list)  # failed: kept, not in the manifest
     peak_worker_mb: float = 0.0
 
 
@@ -45,20 +47,22 @@ def plan(project: Project, handouts: Iterable[str] = (), variants: Iterable[str]
          langs: Iterable[str] = ()) -> list[Document]:
     """Every language x handout x variant x profile selected, in a stable order.
 
-    A handout is built only in the variants and profiles it is made in, and in
-    every language the project declares (languages.yaml)."""
+    A handout is built only in the variants and profiles it is made in, and in the
+    languages it is translated into (translations.translated)."""
     from .languages import select
-    from .translations import merge_in
+    from .translations import merge_in, translated
 
     handouts = _selected("handout", list(handouts), project.handouts)
     variants = _selected("variant", list(variants), project.variants)
     profiles = _selected("profile", list(profiles), PROFILES)
     languages = select(project.languages, list(langs))
     chosen = {name: _with_pdfx(PROFILES[name], pdfx) for name in profiles}
+    made = [(lang, h, p, v) for lang in languages for h in handouts for p in profiles
+            for v in variants
+            if v in project.handouts[h].variants and p in project.handouts[h].profiles]
     documents = [merge_in(project, project.handouts[h], project.variants[v], chosen[p], lang)
-                 for lang in languages for h in handouts for p in profiles for v in variants
-                 if v in project.handouts[h].variants and p in project.handouts[h].profiles]
-    if not documents:
+                 for lang, h, p, v in made if translated(project, h, lang)]
+    if not made:
         raise PipelineError("nothing to build: no selected handout is made in the selected "
                             "variants and profiles (see `python pipeline.py list`)")
     return documents
@@ -119,15 +123,23 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
         return outcome  # never print English, or out-of-date words, in a translation
     try:
         html = render_html(document, project.brand, project.root, notices=project.notices)
-        rendered = render_pdf(html, document, project.root, project.brand)
+        rendered = render_pdf(html, document, project.root, project.brand,
+                              layout_checks=gates.enabled)
     except PipelineError as exc:
-        outcome.problems.append(exc.message)
+        outcome.problems += getattr(exc, "problems", [exc.message])
         return outcome
     except Exception as exc:  # noqa: BLE001 - one document's bug must not stop the rest
         outcome.problems.append(f"{document.label}: internal error ({type(exc).__name__}) "
                                 "while rendering; a bug in the pipeline, please report it")
         return outcome
     outcome.warnings += rendered.warnings
+    if rendered.layout_problems:  # --no-gates: written for the editor to see, marked
+        from .not_for_print import mark_pages
+
+        outcome.warnings += [f"{problem} [written anyway by --no-gates, marked NOT FOR "
+                             "PRINT]" for problem in rendered.layout_problems]
+        if document.profile.extension == "pdf":
+            rendered = dataclasses.replace(rendered, pdf=mark_pages(rendered.pdf))
     if gates.enabled and document.profile.cmyk:
         from .preflight import problems
 
@@ -281,18 +293,28 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
     project = load_project(root)
     documents = shard_of(plan(project, handouts, variants, profiles, pdfx, langs), shard)
     planned(len(documents))
+    result = BuildResult()
+    result.failures, result.notes = untranslated_in(project, handouts, langs)
     # One set of file hashes serves the freshness check and the new input keys.
     hashes = FileHashes(project.root)
     stale, fresh = ((documents, []) if force
                     else stale_documents(project, documents, output, hashes))
-    result = BuildResult()
     by_path = {document.relative_path: document for document in documents}
     for entry in fresh:
         _keep_fresh(result, by_path[entry.path], entry, output, gates, report)
     for outcome in _render_all(stale, project, pdfx, gates, jobs):
         _record(result, finish(outcome), output, hashes, report)
-    update_manifest(output, result.built, result.up_to_date)
+    update_manifest(output, result.built, result.up_to_date, drop=result.dropped)
     return result
+
+
+def untranslated_in(project: Project, handouts: Iterable[str], langs: Iterable[str],
+                    ) -> tuple[list[str], list[str]]:
+    from .languages import select
+    from .translations import untranslated
+
+    return untranslated(project, list(handouts) or list(project.handouts),
+                        select(project.languages, list(langs)))
 
 
 def _keep_fresh(result: BuildResult, document: Document, entry: ManifestEntry, output: Path,
@@ -311,7 +333,7 @@ def _keep_fresh(result: BuildResult, document: Document, entry: ManifestEntry, o
     review.warnings += warnings
     result.warnings += review.warnings
     if review.failures:
-        (output / entry.path).unlink(missing_ok=True)
+        result.dropped.append(entry.path)
         result.failures += review.failures
         report(document, "failed", "; ".join(review.failures))
         return
@@ -327,8 +349,9 @@ def _record(result: BuildResult, outcome: Outcome, output: Path, hashes: FileHas
     if outcome.report is not None:
         result.reports.append(outcome.report)
     if outcome.problems:
-        # An old PDF would look current while its content no longer builds or passes.
-        (output / document.relative_path).unlink(missing_ok=True)
+        # The last good file stays (an editor's failed try must not take it away); the
+        # manifest no longer lists it, so `build --check` and CI see it as not built.
+        result.dropped.append(document.relative_path)
         result.failures += outcome.problems
         report(document, "failed", "; ".join(outcome.problems))
         return

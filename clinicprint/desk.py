@@ -330,6 +330,13 @@ def _patient_fields(values: dict, errors: dict, choices: Choices, project: Proje
 
     if errors.keys() & {"handout", "variant", "lang"}:
         return {}
+    try:
+        personal.check_translated(project, options["handout"], options["lang"], "lang")
+    except PipelineError:
+        language = project.languages[options["lang"]]
+        errors["lang"] = (f"{language.name} sheets for this handout are not written yet; "
+                          "print English and call the interpreter service")
+        return {}
     sheet = personal.sheet_fields(project, options["handout"], options["variant"],
                                   options["lang"])
     on_sheet = {field.name: field for field in sheet}

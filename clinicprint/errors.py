@@ -24,4 +24,10 @@ class ContentError(PipelineError):
 
 
 class RenderError(PipelineError):
-    """A document could not be rendered or failed a post-render check."""
+    """A document could not be rendered or failed a post-render check: one problem, or
+    every problem the check found (each panel that overflows, with its size)."""
+
+    def __init__(self, message: str | list[str]):
+        self.problems = [one_line(problem) for problem in
+                         ([message] if isinstance(message, str) else message)]
+        super().__init__("\n".join(self.problems))

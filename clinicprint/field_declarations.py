@@ -83,9 +83,16 @@ class Field:
 
     @property
     def rule(self) -> str:
-        """The value's rule in words, for --help, the README and the desk's hint."""
-        return TYPES[self.type].rule.format(max=_number(self.max), min=_number(self.min),
-                                            choices=", ".join(self.choices))
+        """The value's rule in words, for `list --fields`, the README and the desk."""
+        words = TYPES[self.type].rule.format(max=_number(self.max), min=_number(self.min),
+                                             choices=", ".join(self.choices))
+        if self.type == "text" and self.lines > 1:
+            words += f" on up to {self.lines} lines"
+        if self.days_from_today is not None:
+            words += f", {range_words(self.days_from_today)}"
+        if self.after:
+            words += f", not before {self.after}"
+        return words
 
     @property
     def input_type(self) -> str:
@@ -113,6 +120,18 @@ class Field:
 
 def _number(value: float) -> str:
     return f"{value:g}"
+
+
+def range_words(days: tuple[int, int]) -> str:
+    """[earliest, latest] days from today, in words."""
+    low, high = days
+    if high == 0:
+        return f"today or in the last {-low} days" if low else "today"
+    if low == 0:
+        return f"today or in the next {high} days"
+    if low > 0:
+        return f"{low} to {high} days from today"
+    return f"from {-low} days ago to {high} days from today"
 
 
 def read_fields(check: Checker, value: Any, path: str, line: int,

@@ -65,6 +65,9 @@ class Language:
     date_style: str         # footer dates: iso, or a Babel style (short, medium, long)
     labels: dict[str, str] = field(default_factory=dict)  # English label -> this language
     source: bool = False    # the language of handouts/ (the English)
+    # Every handout must be translated: a missing translation file fails the build
+    # (otherwise a handout is made in the languages it has).
+    required: bool = False
 
     def label(self, english: str, **values: str) -> str:
         text = english if self.source else self.labels.get(english)
@@ -105,7 +108,7 @@ ENGLISH = Language(code="en", tag="en-US", name="English", native_name="English"
                    date_style="iso", source=True)
 
 LANGUAGE_KEYS = {"tag", "name", "babel", "hyphenation", "reading", "plain_words"}
-LANGUAGE_OPTIONAL = {"native_name", "hyphenate", "date_style", "labels", "source"}
+LANGUAGE_OPTIONAL = {"native_name", "hyphenate", "date_style", "labels", "source", "required"}
 
 
 def load_languages(root: Path, variants: dict, profiles: dict,
@@ -162,8 +165,16 @@ def _language(check: Checker, code: str, entry, line: int, root: Path, variants:
         code=code, native_name=check.text(entry, "native_name", path,
                                           default=texts["name"]),
         hyphenate=bool(entry.get("hyphenate", False)), source=bool(entry.get("source")),
+        required=_flag(check, entry, "required", path),
         reading=_reading(check, entry, path, variants), date_style=date_style,
         labels=_labels(check, entry, path), **texts)
+
+
+def _flag(check: Checker, entry: LineDict, key: str, path: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        check.problem(f"{path}.{key}", "must be true or false", entry.line_of(key))
+    return value is True
 
 
 def _check_locale(check: Checker, entry: LineDict, path: str, locale: str) -> None:

@@ -55,10 +55,13 @@ def sha256(data: bytes) -> str:
 
 
 def update_manifest(output: Path, built: list[ManifestEntry],
-                    extra: list[ManifestEntry] = ()) -> list[ManifestEntry]:
-    """Merge this run's documents into the manifest, dropping entries whose file is gone."""
+                    extra: list[ManifestEntry] = (), drop: list[str] = ()) -> list[ManifestEntry]:
+    """Merge this run's documents into the manifest, dropping entries whose file is gone
+    and those in `drop` (documents that failed this run: their last good file stays)."""
     entries = {entry.path: entry for entry in [*read_manifest(output), *extra]}
     entries.update({entry.path: entry for entry in built})
+    for path in drop:
+        entries.pop(path, None)
     kept = sorted((entry for entry in entries.values() if (output / entry.path).is_file()),
                   key=lambda entry: entry.path)
     payload = {"documents": [asdict(entry) for entry in kept]}

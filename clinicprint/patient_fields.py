@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PipelineError
-from .field_declarations import Field
+from .field_declarations import Field, range_words
 
 VERTEBRA = re.compile(r"^(C[1-7]|T(?:[1-9]|1[0-2])|L[1-5]|S1)$")
 PHONE = re.compile(r"^\+?[0-9(][0-9 ().-]*[0-9](?: ?(?:ext\.?|x) ?[0-9]{1,6})?$", re.I)
@@ -167,21 +167,9 @@ def _in_range(field: Field, day: dt.date, label: str, today: dt.date) -> None:
     if field.days_from_today is None:
         return
     earliest, latest = (today + dt.timedelta(days=days) for days in field.days_from_today)
-    if earliest <= day <= latest:
-        return
-    raise PipelineError(f"{label}: must be {_range_words(field.days_from_today)}; check the "
-                        "year and the month")
-
-
-def _range_words(days: tuple[int, int]) -> str:
-    low, high = days
-    if high == 0:
-        return f"today or in the last {-low} days, not in the future" if low else "today"
-    if low == 0:
-        return f"today or within the next {high} days"
-    if low > 0:
-        return f"from {low} to {high} days from today"
-    return f"between {-low} days ago and {high} days from today"
+    if not earliest <= day <= latest:
+        raise PipelineError(f"{label}: must be {range_words(field.days_from_today)}; check "
+                            "the year and the month")
 
 
 def _choice(field: Field, value: str, label: str, language, today: dt.date) -> Checked:

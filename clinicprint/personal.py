@@ -135,6 +135,18 @@ def check_language(lang: str, project: Project, where: str):
     return project.languages[lang]
 
 
+def check_translated(project: Project, handout: str, lang: str, where: str) -> None:
+    """A sheet prints in a language only once its handout is translated into it."""
+    from .translations import translated
+
+    language = project.languages[lang]
+    if not translated(project, handout, language):
+        source = next(iter(project.languages.values()))
+        raise PipelineError(f"{where}: {handout} has no {language.name} translation yet; "
+                            f"print it in {source.name} ({source.code}) and call the "
+                            "interpreter service")
+
+
 def check_profile(profile: str, project: Project, handout: str) -> None:
     if profile not in project.handouts[handout].profiles:
         raise PipelineError(f"--profile: handout {handout} is not made for that paper; use "
@@ -287,10 +299,11 @@ def run_discharge(root: Path, variant: str, details: dict[str, str | None], prof
     if skipped and note:
         note(f"skipped {skipped} empty row{'s' if skipped != 1 else ''} of "
              f"{request.csv_file}")
-    for name in dict.fromkeys(sheet.handout for sheet in sheets):
+    for name, lang in dict.fromkeys((sheet.handout, sheet.lang) for sheet in sheets):
         check_profile(profile, project, name)
         if with_brochure:
-            companion_brochure(project, name)
+            check_translated(project, companion_brochure(project, name), lang,
+                             "--with-brochure")
     one_file = merge or not csv_file
     targets = [] if output == "-" else _targets(request, 1 if one_file else len(sheets),
                                                   folder=not one_file)
@@ -326,6 +339,7 @@ def _sheets(project: Project, request: Request) -> tuple[list[Sheet], int]:
     if not request.csv_file:
         handout = choose_handout(project, request.handout)
         check_variant(request.variant, project, "--variant", handout)
+        check_translated(project, handout, request.lang, "--lang")
         fields = sheet_fields(project, handout, request.variant, request.lang)
         return [Sheet(request.variant, parse_patient(request.details, fields,
                                                      request.label_of, project.root, language),
@@ -343,6 +357,7 @@ def _sheets(project: Project, request: Request) -> tuple[list[Sheet], int]:
         check_variant(variant, project, f"{where}variant", handout)
         lang = row.lang or request.lang
         language = check_language(lang, project, f"{where}lang")
+        check_translated(project, handout, lang, f"{where}lang")
         fields = fields_of(handout, variant, lang)
         sheets.append(Sheet(variant, parse_patient(row.values, fields,
                                                    lambda name: f"{where}{name}",

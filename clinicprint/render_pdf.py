@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
-from .assistance import check_notice_room
 from .box_tree import page_boxes
 from .colour import brand_cmyk, to_cmyk
 from .content import Brand
@@ -45,6 +44,7 @@ class Rendered:
     warnings: tuple[str, ...] = ()
     layout: object = None  # WeasyPrint's laid-out Document, for the quality gates
     inputs: tuple[str, ...] = ()  # files loaded while rendering, relative to the project
+    layout_problems: tuple[str, ...] = ()  # written anyway without layout checks
 
 
 @functools.lru_cache(maxsize=1)
@@ -297,15 +297,19 @@ def _content_clock(document: Document) -> Iterator[None]:
 
 
 def render_pdf(html: str, document: Document, root: Path, brand: Brand,
-               identify_by: str | None = None, font_faces: tuple[str, ...] = ()) -> Rendered:
+               identify_by: str | None = None, font_faces: tuple[str, ...] = (),
+               layout_checks: bool = True) -> Rendered:
     """`identify_by`: the HTML to derive the PDF's /ID and XMP ids from, when the
     document's own HTML must not leave a trace (personalised sheets). `font_faces`:
-    more @font-face stylesheets (the fonts for patient names in any script)."""
+    more @font-face stylesheets (the fonts for patient names in any script).
+    Without `layout_checks` (build --no-gates) a layout that overflows is written
+    anyway, its problems in `Rendered.layout_problems`, for the editor to look at."""
     identifier = _identifier(identify_by or html)
     with _weasyprint_warnings() as warnings, _content_clock(document):
         laid_out = lay_out(html, document, root, brand, font_faces)
-        check_layout(laid_out, document, html)
-        check_notice_room(laid_out, document)  # clinicprint/assistance.py
+        problems = layout_problems(laid_out, document, html)
+        if problems and layout_checks:
+            raise RenderError(problems)
         notes = low_resolution_images(laid_out, document) if document.profile.marks else []
         pdf = laid_out.write_pdf(
             pdf_identifier=identifier, finisher=_finisher(document.profile, identifier),
@@ -323,7 +327,7 @@ def render_pdf(html: str, document: Document, root: Path, brand: Brand,
         raise RenderError(f"{document.label}: WeasyPrint reported: "
                           f"{'; '.join(warnings[:3])}{more}")
     return Rendered(pdf=pdf, pages=len(laid_out.pages), warnings=tuple(notes), layout=laid_out,
-                    inputs=laid_out.loaded_files)
+                    inputs=laid_out.loaded_files, layout_problems=tuple(problems))
 
 
 def _finisher(profile: Profile, identifier: bytes):
@@ -387,55 +391,84 @@ def _identifier(html: str) -> bytes:
 
 def check_layout(laid_out, document: Document, html: str) -> None:
     """Overflow is an error: content never spills silently or onto an extra page."""
+    problems = layout_problems(laid_out, document, html)
+    if problems:
+        raise RenderError(problems)
+
+
+def layout_problems(laid_out, document: Document, html: str) -> list[str]:
+    """Every overflow of the document at once, each with its size, so that an editor
+    fixes them in one round: each panel, the page count, each word too wide, the
+    language-assistance notice."""
     kind = KINDS[document.handout.kind]
+    problems: list[str] = []
     if document.profile.reading_edition:
         # One column of any length: nothing can overflow a panel or a page count.
-        for page in laid_out.pages:
-            _check_too_wide(page, document)
-        return
+        return _notice_problems(laid_out, document) + [
+            problem for page in laid_out.pages for problem in _too_wide(page, document)]
     anchors = [page.anchors for page in laid_out.pages]
     pages_of, floors = _panel_pages_and_floors(laid_out)
     for panel in kind.panels:
         advice = ("shorten the title, subtitle or summary" if panel in kind.fixed_panels
                   else "shorten its sections or move one to another panel")
-        _check_panel(anchors, panel, document, f'id="{PANEL_LIMIT.format(panel)}"' in html,
-                     floors.get(panel), advice)
-        if len(pages_of.get(panel, ())) > 1:
+        problem = _panel_problem(anchors, panel, document,
+                                 f'id="{PANEL_LIMIT.format(panel)}"' in html,
+                                 floors.get(panel), advice)
+        if problem is None and len(pages_of.get(panel, ())) > 1:
             # WeasyPrint continues an absolutely placed panel that is too tall on the
             # next page, on top of that page's panels; its probes move along with it.
-            raise RenderError(f"{document.label}: panel '{panel}' overflows onto another "
-                              f"page; {advice}")
+            problem = f"{document.label}: panel '{panel}' overflows onto another page; {advice}"
+        if problem:
+            problems.append(problem)
     for page in laid_out.pages:
-        _check_too_wide(page, document)
+        problems += _too_wide(page, document)
     pages = len(laid_out.pages)
     # The limit is the variant's (variants.yaml: max_pages), else the kind's.
     max_pages = document.variant.max_pages.get(kind.name, kind.max_pages)
     if pages > max_pages:
-        raise RenderError(
+        problems.append(
             f"{document.label}: {pages} pages, more than the {max_pages} allowed; "
             f"section '{_spilled_section(anchors, max_pages, document)}' runs past "
             f"page {max_pages}: shorten the content")
     if pages < kind.min_pages:
-        raise RenderError(f"{document.label}: {pages} page(s), expected {kind.min_pages}")
+        problems.append(f"{document.label}: {pages} page(s), expected {kind.min_pages}")
+    # A panel pushed onto another page moves the notice's landmarks too: its own check
+    # means something only once the panels fit.
+    return problems or _notice_problems(laid_out, document)
 
 
-def _check_panel(anchors: list[dict], panel: str, document: Document, in_html: bool,
-                 floor: float | None, advice: str) -> None:
+def _notice_problems(laid_out, document: Document) -> list[str]:
+    from .assistance import check_notice_room
+
+    try:
+        check_notice_room(laid_out, document)
+    except RenderError as exc:
+        return exc.problems
+    return []
+
+
+def _panel_problem(anchors: list[dict], panel: str, document: Document, in_html: bool,
+                   floor: float | None, advice: str) -> str | None:
     end, limit = _first_anchor(anchors, PANEL_END.format(panel)), \
         _first_anchor(anchors, PANEL_LIMIT.format(panel))
     if (end is None or limit is None) and not in_html:
-        raise RenderError(f"{document.label}: panel '{panel}' is missing from the template")
+        return f"{document.label}: panel '{panel}' is missing from the template"
     # WeasyPrint drops an absolutely placed panel that cannot fit on its page at all.
     if end is None or limit is None or end[0] > limit[0]:
-        raise RenderError(f"{document.label}: panel '{panel}' overflows onto another page; "
-                          f"{advice}")
+        return f"{document.label}: panel '{panel}' overflows onto another page; {advice}"
     # Content placed at a fixed spot in the panel (the cover's tagline) is a floor too:
     # flowing text must stop above it, or the two are printed over each other.
     lowest = min(limit[1], floor) if floor is not None else limit[1]
     over = end[1] - lowest
     if over > OVERFLOW_TOLERANCE_PX:
-        raise RenderError(
-            f"{document.label}: panel '{panel}' overflows by {over * 0.75:.0f} pt; {advice}")
+        return (f"{document.label}: panel '{panel}' overflows by {_points(over)} pt; "
+                f"{advice}")
+    return None
+
+
+def _points(pixels: float) -> int:
+    """A size in whole points, never 0 for something that is over."""
+    return max(1, math.ceil(pixels * 0.75))
 
 
 def _panel_pages_and_floors(laid_out) -> tuple[dict[str, set[int]], dict[str, float]]:
@@ -482,17 +515,20 @@ def _first_anchor(anchors: list[dict], name: str) -> tuple[int, float] | None:
                  if name in page), None)
 
 
-def _check_too_wide(page, document: Document) -> None:
-    """A word wider than its panel or page sticks out sideways; find it in the layout."""
+def _too_wide(page, document: Document) -> list[str]:
+    """A word wider than its panel or page sticks out sideways; find each in the layout."""
     # WeasyPrint exposes no public box tree; `_page_box` has been stable for years.
     page_box = page._page_box
     limit = page_box.content_box_x() + page_box.width
+    problems = []
     for box, right, where in _text_boxes(page_box, limit, "the page"):
         over = box.position_x + box.width - right
         if over > OVERFLOW_TOLERANCE_PX:
-            raise RenderError(
-                f"{document.label}: '{box.text.strip()}' is {over * 0.75:.0f} pt too wide "
-                f"for {where}; use a smaller size or a shorter word")
+            problems.append(
+                f"{document.label}: '{box.text.strip()}' is {_points(over)} pt too wide for "
+                f"{where} and cannot wrap; shorten it where it is written (the handout, "
+                "or brand.yaml for the clinic's details)")
+    return problems
 
 
 def _text_boxes(box, right: float, where: str):

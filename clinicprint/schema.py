@@ -11,6 +11,16 @@ from .errors import one_line
 from .yamlio import LineDict
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Every text of the content format has a limit (README, "Limits"), far above what a
+# page can hold, so that a runaway value fails at once instead of in the layout.
+TEXT_LIMITS = {"title": 150, "subtitle": 400, "summary": 600, "alt": 600, "caption": 300,
+               "label": 100, "keywords": 60, "prompt": 100}
+MAX_TEXT = 2000
+# A word longer than this cannot wrap in a brochure panel; a web or email address
+# (with / . or @) may be longer.
+MAX_WORD = 40
+MAX_ADDRESS_WORD = 80
+FILE_KEYS = ("src", "logo", "stylesheet", "plain_words")
 
 
 class Checker:
@@ -58,7 +68,23 @@ class Checker:
                          "(a control code or half of a broken character); retype it",
                          data.line_of(key))
             return default
-        return value.strip()
+        return self._bounded(value.strip(), key, _join(path, key), data.line_of(key))
+
+    def _bounded(self, value: str, key: str, where: str, line: int) -> str:
+        """The text, or its allowed beginning after reporting that it is too long."""
+        limit = TEXT_LIMITS.get(str(key), MAX_TEXT)
+        if len(value) > limit:
+            self.problem(where, f"{len(value)} characters, more than the {limit} allowed; "
+                         "shorten it", line)
+            return value[:limit]
+        if str(key) not in FILE_KEYS:
+            word = max(value.split(), key=len, default="")
+            allowed = MAX_ADDRESS_WORD if any(c in word for c in "/.@") else MAX_WORD
+            if len(word) > allowed:
+                self.problem(where, f"has a word of {len(word)} characters, more than the "
+                             f"{allowed} a line can hold; split it or check for a missing "
+                             "space", line)
+        return value
 
     def number(self, data: LineDict, key: str, path: str) -> float:
         value = data.get(key)
@@ -94,7 +120,8 @@ class Checker:
             self.problem(_join(path, key), "must be a list of non-empty text items",
                          data.line_of(key))
             return ()
-        return tuple(item.strip() for item in value)
+        return tuple(self._bounded(item.strip(), key, f"{_join(path, key)}[{index}]",
+                                   data.line_of(key)) for index, item in enumerate(value))
 
 
 def printable(text: str) -> bool:

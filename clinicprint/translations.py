@@ -119,6 +119,7 @@ class Translation:
     reviewed_by: str = ""
     reviewed_on: dt.date | None = None
     allowed_terms: tuple[str, ...] = ()
+    exists: bool = True         # False: no file yet (the handout is not translated)
 
     @property
     def draft(self) -> bool:
@@ -148,7 +149,7 @@ def load_translations(root: Path, handouts: dict[str, Handout],
             relative = translation_file(language, handout.id)
             if not (root / relative).is_file():
                 found[(language.code, handout.id)] = Translation(language.code, handout.id,
-                                                                 relative)
+                                                                 relative, exists=False)
                 continue
             try:
                 found[(language.code, handout.id)] = _read(root, relative, language,
@@ -361,6 +362,53 @@ def problems_of(status: TranslationStatus, label: str, name: str,
         else:
             failures.append(message)
     return failures, warnings
+
+
+def translated(project, handout_id: str, language: Language) -> bool:
+    """Whether a handout is made in a language: the source always; another language
+    once its translation file exists (where languages.yaml requires the language, the
+    build fails on the missing file instead: see untranslated)."""
+    return language.source or project.translations[(language.code, handout_id)].exists
+
+
+def summary_status(project, handout: Handout, language: Language) -> str:
+    """One word for `list`: source, missing, incomplete, stale, draft or reviewed."""
+    if language.source:
+        return "source"
+    translation = project.translations[(language.code, handout.id)]
+    if not translation.exists:
+        return "missing"
+    statuses = [status_of(handout, translation, variant) for variant in handout.variants]
+    if any(status.missing or status.incomplete or status.orphans for status in statuses):
+        return "incomplete"
+    if any(status.stale for status in statuses):
+        return "stale"
+    return "draft" if translation.draft else "reviewed"
+
+
+def start_command(handout_id: str, language: Language) -> str:
+    return (f"pipeline.py translations export --lang {language.code} --handout "
+            f"{handout_id} -o {handout_id}.{language.code}.po")
+
+
+def untranslated(project, handouts, languages) -> tuple[list[str], list[str]]:
+    """(failures, notes) for each selected handout with no file in a selected language:
+    a note saying how to start one, or a failure where languages.yaml requires it."""
+    failures, notes = [], []
+    for language in languages:
+        for handout in handouts:
+            if language.source or project.translations[(language.code, handout)].exists:
+                continue
+            file = translation_file(language, handout)
+            if language.required:
+                failures.append(f"{file}: missing, and languages.yaml requires {language.name} "
+                                f"for every handout (required: true); start it with "
+                                f"`{start_command(handout, language)}`")
+            else:
+                notes.append(f"{handout}: no {language.name} translation yet, so it is made "
+                             f"in the other languages only; start one with "
+                             f"`{start_command(handout, language)}`")
+    return failures, notes
 
 
 # --- the translated handout ---------------------------------------------------
