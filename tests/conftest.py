@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,10 +16,18 @@ from click.testing import CliRunner, Result
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from library import Library, make_library  # noqa: E402
 from pipeline import cli  # noqa: E402
 
-PROJECT_FILES = ("brand.yaml", "variants.yaml", "plain-words.yaml", "fields.yaml", "handouts", "templates",
-                 "styles", "assets", "language-assistance.yaml")
+# The tests run on a generated library (tests/library.py), never on the shipped
+# handouts: a clinic adds and edits those, and the build's gates check each one.
+# Made once per run, at import, because tests are parametrized by its documents.
+_LIBRARY_HOME = Path(tempfile.mkdtemp(prefix="handout-library-"))
+atexit.register(shutil.rmtree, _LIBRARY_HOME, ignore_errors=True)
+LIBRARY: Library = make_library(_LIBRARY_HOME / "library")
+
+PROJECT_FILES = ("brand.yaml", "variants.yaml", "plain-words.yaml", "fields.yaml", "handouts",
+                 "templates", "styles", "assets", "language-assistance.yaml")
 # A copy without these is made in English only (languages.yaml is optional); the
 # language tests copy them too (tests/test_languages.py).
 LANGUAGE_FILES = ("languages.yaml", "plain-words.es.yaml", "translations")
@@ -28,7 +38,7 @@ def run_pipeline(*args: str, project: Path | None = None, cwd: Path | None = Non
                  timeout: float = 300) -> subprocess.CompletedProcess:
     """Run `python pipeline.py ...` as a real process, as a user or CI does: exit
     codes, stdout and stderr are what the shell sees (bytes; decode as needed)."""
-    prefix = ["--project", str(project)] if project else []
+    prefix = ["--project", str(project or LIBRARY.root)]
     return subprocess.run([sys.executable, str(ROOT / "pipeline.py"), *prefix, *map(str, args)],
                           cwd=cwd or ROOT, env={**os.environ, **(env or {})}, input=input,
                           capture_output=True, timeout=timeout)
@@ -44,9 +54,10 @@ def assert_process_failed(proc: subprocess.CompletedProcess, *fragments: str) ->
     return err
 
 
-def documents_of(root: Path = ROOT) -> list:
-    """Every handout x variant x profile the project at `root` builds, derived from
-    its content, so tests never hard-code today's handouts."""
+def documents_of(root: Path | None = None) -> list:
+    """Every handout x variant x profile the project at `root` (the generated library
+    by default) builds, derived from its content, so tests never hard-code handouts."""
+    root = root or LIBRARY.root
     from clinicprint.build import plan
     from clinicprint.content import load_project
 
@@ -56,7 +67,7 @@ def documents_of(root: Path = ROOT) -> list:
 def with_languages(project: Path) -> Path:
     """Add the language files (LANGUAGE_FILES) to a `project` copy, which is English only."""
     for name in LANGUAGE_FILES:
-        source = ROOT / name
+        source = LIBRARY.root / name
         if source.is_dir():
             shutil.copytree(source, project / name)
         elif source.exists():
@@ -65,7 +76,7 @@ def with_languages(project: Path) -> Path:
 
 
 def run_cli(*args: str, project: Path | None = None) -> Result:
-    prefix = ["--project", str(project)] if project else []
+    prefix = ["--project", str(project or LIBRARY.root)]
     return CliRunner().invoke(cli, [*prefix, *map(str, args)])
 
 
@@ -81,11 +92,11 @@ def private_temporary_folder():
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A private copy of the project's content, safe to break."""
+    """A private copy of the generated library (English only), safe to break."""
     copy = tmp_path / "project"
     copy.mkdir()
     for name in PROJECT_FILES:
-        source = ROOT / name
+        source = LIBRARY.root / name
         if source.is_dir():
             shutil.copytree(source, copy / name)
         else:
@@ -95,10 +106,9 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every shipped document, built once through the CLI."""
+    """Every document of the generated library, in every language, built once."""
     output = tmp_path_factory.mktemp("built") / "output"
-    # Every language, as `make build` does: the Spanish editions are unreviewed drafts.
-    result = run_cli("build", "--output", output, "--allow-draft")
+    result = run_cli("build", "--output", output)
     assert result.exit_code == 0, result.output
     return output
 

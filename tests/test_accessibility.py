@@ -26,13 +26,13 @@ import pytest
 
 from clinicprint.content import Section, load_project
 from clinicprint.reading_order import reading_order
-from conftest import ROOT, assert_process_failed, documents_of, edit, run_pipeline
+from conftest import ROOT, LIBRARY, assert_process_failed, documents_of, edit, run_pipeline
 from pdfread import squash, text_of, unhyphenate
 
 DOCUMENTS = documents_of()
 SCREEN = [d for d in DOCUMENTS if d.profile.pdf_variant == "pdf/ua-1"]
 WEB = [d for d in DOCUMENTS if d.profile.writer == "web"]
-BRAND = load_project(ROOT).brand
+BRAND = load_project(LIBRARY.root).brand
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE_PX, DESKTOP_PX = 320, 1280  # WCAG 1.4.10 reflow: 320 CSS px wide, no sideways scroll
@@ -382,7 +382,7 @@ def test_the_repair_is_what_makes_weasyprints_tagging_whole(tmp_path: Path,
     repair = tagged_pdf.repair
     document = SCREEN[0]
     monkeypatch.setattr(tagged_pdf, "repair", lambda data: data)
-    raw = render_pdf(render_html(document, BRAND, ROOT), document, ROOT, BRAND).pdf
+    raw = render_pdf(render_html(document, BRAND, LIBRARY.root), document, LIBRARY.root, BRAND).pdf
     (tmp_path / "raw.pdf").write_bytes(raw)
     (tmp_path / "repaired.pdf").write_bytes(repair(raw))
 

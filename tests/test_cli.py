@@ -27,7 +27,7 @@ def test_list_shows_what_can_be_built() -> None:
     proc = run_pipeline("list")
     assert proc.returncode == 0
     text = proc.stdout.decode()
-    documents = documents_of(ROOT)
+    documents = documents_of()
     for document in documents:
         for name in (document.handout.id, document.variant.name, document.profile.name):
             assert name in text

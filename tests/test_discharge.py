@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, LIBRARY, run_cli
 
 from clinicprint.content import load_project
 from pdfread import squash, text_of
@@ -46,7 +46,7 @@ def test_fully_filled_sheet_shows_every_detail(tmp_path: Path) -> None:
                      "Wed, Dec 9, 2026, 10:30 AM", "Brace fitting on Tuesday."):
         assert expected in text, expected
     assert "Stay safe from falls" in text  # the seniors variant
-    limit = load_project(ROOT).variants["seniors-osteoporosis"].max_pages.get("discharge", 2)
+    limit = load_project(LIBRARY.root).variants["seniors-osteoporosis"].max_pages.get("discharge", 2)
     assert len(PdfReader(tmp_path / path).pages) <= limit  # large print: up to two sheets
 
 

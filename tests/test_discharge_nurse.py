@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT, assert_process_failed, documents_of, run_pipeline
+from conftest import ROOT, LIBRARY, assert_process_failed, documents_of, run_pipeline
 from pdfread import font_dicts, squash, text_of
 
 from clinicprint.content import DESK_PROFILES, load_project
@@ -54,7 +54,7 @@ def pages_text(pdf: Path, first: int, last: int) -> str:
 
 def test_each_discharge_handout_brings_its_own_brochure(project: Path, tmp_path: Path) -> None:
     kyphoplasty_pair(project)
-    shipped = load_project(ROOT)
+    shipped = load_project(LIBRARY.root)
     [original] = [h.id for h in shipped.handouts.values() if h.kind == "discharge"]
     expected = shipped.handouts[shipped.handouts[original].brochure].document_code
     for handout, expect, refuse in ((original, expected, "BSC-KP-101"),
@@ -80,7 +80,7 @@ def test_several_discharge_handouts_need_a_choice(project: Path, tmp_path: Path)
 
 def test_csv_chooses_the_handout_per_row(project: Path, tmp_path: Path) -> None:
     kyphoplasty_pair(project)
-    shipped = [h.id for h in load_project(ROOT).handouts.values() if h.kind == "discharge"][0]
+    shipped = [h.id for h in load_project(LIBRARY.root).handouts.values() if h.kind == "discharge"][0]
     (tmp_path / "day.csv").write_text(f"handout,patient\nkyphoplasty-discharge,Ann Alpha\n"
                                       f"{shipped},Ben Beta\n")
     proc = discharge("--csv", "day.csv", "--merge", "-o", "day.pdf", project=project,
@@ -114,7 +114,7 @@ def test_pairing_is_checked_when_content_loads(project: Path, tmp_path: Path, pa
 def test_brochure_must_be_made_in_the_same_variants(project: Path) -> None:
     brochure = next(p for p in (project / "handouts").glob("*.yaml")
                     if "kind: brochure" in p.read_text())
-    variants = list(load_project(ROOT).variants)
+    variants = list(load_project(LIBRARY.root).variants)
     text = re.sub(r"(?m)^kind: brochure$", f"kind: brochure\nvariants: [{variants[0]}]",
                   brochure.read_text())
     brochure.write_text(text)
@@ -161,7 +161,7 @@ def test_notes_limit_is_at_least_400_characters() -> None:
 @pytest.mark.parametrize("profile", DESK_PROFILES)
 def test_every_field_at_its_maximum_fits_every_sheet(tmp_path: Path, profile: str) -> None:
     # Every language too: Spanish runs longer, and its dates are written differently.
-    sheets = sorted({(d.handout.id, d.variant.name, d.language.code) for d in documents_of(ROOT)
+    sheets = sorted({(d.handout.id, d.variant.name, d.language.code) for d in documents_of()
                      if d.handout.kind == "discharge" and d.profile.name == profile})
     assert sheets
     values = longest_values()
@@ -175,7 +175,7 @@ def test_every_field_at_its_maximum_fits_every_sheet(tmp_path: Path, profile: st
     assert proc.returncode == 0, proc.stderr.decode()
     files = sorted((tmp_path / "sheets").glob("*.pdf"))
     assert len(files) == len(sheets)
-    variants = load_project(ROOT).variants
+    variants = load_project(LIBRARY.root).variants
     for (handout, variant, _), path in zip(sheets, files):
         pages = len(PdfReader(path).pages)
         # The page limit of each variant lives in variants.yaml (max_pages per kind).

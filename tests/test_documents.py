@@ -15,10 +15,10 @@ from clinicprint.content import load_project
 from clinicprint.merge import Document
 import factory
 from clinicprint.layouts import KINDS, trifold
-from conftest import ROOT, documents_of, run_pipeline
+from conftest import ROOT, LIBRARY, documents_of, run_pipeline
 from pdfread import fonts_of, page_sizes_in, squash, text_of, words_with_x
 
-PROJECT = load_project(ROOT)
+PROJECT = load_project(LIBRARY.root)
 EVERYTHING = plan(PROJECT)
 # PDFs; the web edition's HTML pages are read back in test_accessibility.py.
 DOCUMENTS = [d for d in EVERYTHING if d.profile.extension == "pdf"]

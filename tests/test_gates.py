@@ -46,11 +46,11 @@ def test_shipped_content_passes_every_gate() -> None:
     # Drafts allowed: an unreviewed translation is marked, and held to every other gate.
     # One variant, every language and handout: the session's build ran every gate on
     # every document already (a failing gate fails the build).
-    variant = documents_of(ROOT)[0].variant.name
+    variant = documents_of()[0].variant.name
     proc = check(None, "--allow-draft", "--variant", variant)
     assert proc.returncode == 0, out(proc)
     text = proc.stdout.decode()
-    checked = {(d.handout.id, d.variant.name, d.language.code) for d in documents_of(ROOT)
+    checked = {(d.handout.id, d.variant.name, d.language.code) for d in documents_of()
                if d.variant.name == variant}
     rows = [line.split() for line in text.splitlines()[1:] if line.split()
             and line.split()[0] in {handout for handout, *_ in checked}]
@@ -163,7 +163,7 @@ def test_build_refuses_to_write_a_failing_document(sandbox: Path) -> None:
 
 
 def test_review_date_and_code_in_every_footer(built: Path) -> None:
-    for document in documents_of(ROOT):
+    for document in documents_of():
         path = built / document.relative_path
         # The web edition's page carries the same footer, as text in its HTML.
         text = text_of_file(path)

@@ -206,12 +206,12 @@ def test_two_clean_builds_in_two_folders_give_identical_bytes(tmp_path: Path, pr
     shutil.copytree(with_languages(project), other)
     # One variant in every language and profile (a third of the build) is enough to
     # show that folder, clock and worker count leave no trace in the bytes.
-    variant = documents_of(ROOT)[0].variant.name
+    variant = documents_of()[0].variant.name
     assert run_pipeline("build", "--jobs", "1", "--allow-draft", "--variant", variant,
                         project=other).returncode == 0
     first, second = digests(built), digests(other / "output")
-    assert set(first) == {d.relative_path for d in documents_of(ROOT)}
-    assert second and set(second) == {d.relative_path for d in documents_of(ROOT)
+    assert set(first) == {d.relative_path for d in documents_of()}
+    assert second and set(second) == {d.relative_path for d in documents_of()
                                       if d.variant.name == variant}
     assert {path: first[path] for path in second} == second
     manifest = json.loads((built / "manifest.json").read_text())["documents"]

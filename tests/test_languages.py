@@ -18,12 +18,12 @@ import pytest
 from pypdf import PdfReader
 
 from clinicprint.content import load_project
-from conftest import (ROOT, with_languages, assert_process_failed, documents_of, edit,
+from conftest import (ROOT, LIBRARY, with_languages, assert_process_failed, documents_of, edit,
                       run_pipeline)
 from pdfread import lang_of_file, squash, text_of, text_of_file, unhyphenate
 
-PROJECT = load_project(ROOT)
-DOCUMENTS = documents_of(ROOT)
+PROJECT = load_project(LIBRARY.root)
+DOCUMENTS = documents_of()
 TRANSLATED = [d for d in DOCUMENTS if not d.language.source]
 IDS = [d.relative_path for d in TRANSLATED]
 

@@ -11,9 +11,9 @@ from clinicprint.content import load_project
 from clinicprint.layouts import PROFILES, trifold
 from clinicprint.render_html import render_html
 from clinicprint.render_pdf import lay_out
-from conftest import ROOT
+from conftest import LIBRARY, ROOT
 
-PROJECT = load_project(ROOT)
+PROJECT = load_project(LIBRARY.root)
 CSS_PX_PER_INCH = 96
 
 
@@ -30,7 +30,7 @@ class Images(HTMLParser):
 def images_in(handout: str, variant: str) -> list[dict[str, str]]:
     document = plan(PROJECT, [handout], [variant])[0]
     parser = Images()
-    parser.feed(render_html(document, PROJECT.brand, ROOT))
+    parser.feed(render_html(document, PROJECT.brand, LIBRARY.root))
     return parser.images
 
 
@@ -47,7 +47,7 @@ BROCHURES = [d for d in plan(PROJECT, profiles=["office"]) if d.handout.kind == 
 @pytest.mark.parametrize("document", BROCHURES, ids=lambda d: d.label)
 def test_rendered_panels_have_the_planned_widths(document) -> None:
     """Measured in WeasyPrint's layout, not taken from the CSS."""
-    pages = lay_out(render_html(document, PROJECT.brand, ROOT), document, ROOT, PROJECT.brand).pages
+    pages = lay_out(render_html(document, PROJECT.brand, LIBRARY.root), document, LIBRARY.root, PROJECT.brand).pages
     widths = {}
     for page in pages:
         for name, (x1, _, x2, _) in page.anchors.items():
@@ -84,7 +84,7 @@ ICONS = {"call-clinic": "Telephone icon: call the clinic",
                          ids=lambda d: d.label)
 def test_call_boxes_have_distinct_icons_with_alt_text(document) -> None:
     """The two help boxes differ by icon and words, not colour alone."""
-    html = render_html(document, PROJECT.brand, ROOT)
+    html = render_html(document, PROJECT.brand, LIBRARY.root)
     for section in document.sections:
         if section.type in ICONS:
             box = html.split(f'id="section-{section.id}"')[1].split("</section>")[0]
@@ -97,7 +97,7 @@ def test_call_boxes_have_distinct_icons_with_alt_text(document) -> None:
 @pytest.mark.parametrize("document", [d for d in plan(PROJECT, profiles=["office"])
                                       if d.handout.kind == "discharge"], ids=lambda d: d.label)
 def test_discharge_has_tickable_checklists_and_write_in_lines(document) -> None:
-    html = render_html(document, PROJECT.brand, ROOT)
+    html = render_html(document, PROJECT.brand, LIBRARY.root)
     checklists = [s for s in document.sections if s.type == "checklist"]
     assert html.count('<ul class="checklist">') == len(checklists)
     write_ins = sum(len(s.items) for s in document.sections if s.type in ("write-in", "contacts"))

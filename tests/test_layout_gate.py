@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, assert_process_failed, documents_of, edit, run_pipeline
+from conftest import ROOT, LIBRARY, assert_process_failed, documents_of, edit, run_pipeline
 
 from clinicprint.content import load_project
 from clinicprint.layout_gate import check_layout_quality, pdf_lines
@@ -20,12 +20,12 @@ from clinicprint.layouts import KINDS
 from clinicprint.render_html import render_html
 from clinicprint.render_pdf import render_pdf
 
-PROJECT = load_project(ROOT)
+PROJECT = load_project(LIBRARY.root)
 
 
 def first_document(kind: str, *, profile: str = "office", variant=None):
     """The first document of a kind in one profile (optionally a variant meeting a test)."""
-    for document in documents_of(ROOT):
+    for document in documents_of():
         if (document.handout.kind == kind and document.profile.name == profile
                 and (variant is None or variant(document.variant))):
             return document
@@ -44,8 +44,8 @@ def append_css(project: Path, stylesheet: str, css: str) -> None:
 
 
 def measure(document):
-    html = render_html(document, PROJECT.brand, ROOT)
-    rendered = render_pdf(html, document, ROOT, PROJECT.brand)
+    html = render_html(document, PROJECT.brand, LIBRARY.root)
+    rendered = render_pdf(html, document, LIBRARY.root, PROJECT.brand)
     return check_layout_quality(document, html, rendered.layout, rendered.pdf)
 
 
@@ -53,7 +53,7 @@ def measure(document):
 
 # English: the build holds every language to the gate's failures (a build with a
 # failing document fails); panel fullness, advice for other languages, is asserted here.
-@pytest.mark.parametrize("document", [d for d in documents_of(ROOT)
+@pytest.mark.parametrize("document", [d for d in documents_of()
                                       if d.profile.name in ("office", "office-a4")
                                       and d.language.source],
                          ids=lambda d: d.relative_path)
@@ -182,13 +182,13 @@ def test_crowded_write_in_lines_fail_the_large_print_target(project: Path) -> No
 def test_pdf_lines_are_read_with_positions_from_the_trim_box() -> None:
     """Press PDFs have bleed and marks around the trim: positions start at the trim."""
     press = first_document("brochure", profile="press")
-    office = next(d for d in documents_of(ROOT) if d.handout.id == press.handout.id
+    office = next(d for d in documents_of() if d.handout.id == press.handout.id
                   and d.variant.name == press.variant.name and d.profile.name == "office")
     lines = {}
     for document in (press, office):
-        html = render_html(document, PROJECT.brand, ROOT)
+        html = render_html(document, PROJECT.brand, LIBRARY.root)
         lines[document.profile.name], _ = pdf_lines(
-            render_pdf(html, document, ROOT, PROJECT.brand).pdf)
+            render_pdf(html, document, LIBRARY.root, PROJECT.brand).pdf)
     title = next(line for line in lines["press"] if line.text == press.title)
     same = next(line for line in lines["office"] if line.text == office.title)
     # The same title sits at the same place on the trimmed sheet (within the office

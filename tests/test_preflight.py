@@ -19,7 +19,7 @@ from PIL import Image, ImageChops
 from clinicprint.layouts import DEFAULT_CMYK_PROFILE, PROFILES
 from conftest import ROOT, assert_process_failed, documents_of, edit, run_pipeline
 
-PRESS = [d for d in documents_of(ROOT) if d.profile.name == "press"]
+PRESS = [d for d in documents_of() if d.profile.name == "press"]
 IDS = [d.relative_path for d in PRESS]
 INK_LIMIT = PROFILES["press"].ink_limit
 PDFBOX_JARS = ("preflight", "pdfbox2", "fontbox2", "xmpbox", "commons-logging",

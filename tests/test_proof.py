@@ -20,7 +20,7 @@ from clinicprint.proof import build_proof
 from clinicprint.visual import MAX_CHANGED, compare_document
 import factory
 from clinicprint.content import load_project
-from conftest import ROOT, assert_process_failed, documents_of, run_cli, run_pipeline
+from conftest import ROOT, LIBRARY, assert_process_failed, documents_of, run_cli, run_pipeline
 
 BASELINES = ROOT / "tests" / "baselines"
 
@@ -42,7 +42,7 @@ class Links(HTMLParser):
 
 @pytest.fixture(scope="module")
 def gallery(built: Path) -> Path:
-    project = load_project(ROOT)
+    project = load_project(LIBRARY.root)
     return build_proof(built, project.brand.name, list(project.variants))
 
 
@@ -66,14 +66,14 @@ def test_every_document_has_a_card_and_every_link_resolves(built: Path, gallery:
 def test_gallery_shows_gate_results_and_side_by_side_variants(gallery: Path) -> None:
     html = gallery.read_text()
     assert "gates passed" in html and "reading grade" in html
-    documents = documents_of(ROOT)
+    documents = documents_of()
     # One table per language, handout and profile with pages to show (a web page has none).
     assert html.count('<table class="compare">') == len(
         {(d.language.code, d.handout.id, d.profile.name) for d in documents
          if d.profile.extension == "pdf"})
     # Columns follow variants.yaml, as the README says.
     header = html.split('<table class="compare">')[1].split("</tr>")[0]
-    order = [name for name in load_project(ROOT).variants if f"<th>{name}</th>" in header]
+    order = [name for name in load_project(LIBRARY.root).variants if f"<th>{name}</th>" in header]
     assert order and [header.index(f"<th>{name}</th>") for name in order] == sorted(
         header.index(f"<th>{name}</th>") for name in order)
 
@@ -114,7 +114,7 @@ def test_shipped_pages_match_their_baselines(built: Path) -> None:
 
 
 def test_a_changed_panel_fails_with_the_page_and_a_diff_image(project: Path) -> None:
-    document = next(d for d in documents_of(ROOT)
+    document = next(d for d in documents_of()
                     if d.handout.kind == "brochure" and d.profile.name == "office")
     with (project / "styles/brochure.css").open("a") as css:
         css.write("\n.panel--back { background: #000000 !important; }\n")

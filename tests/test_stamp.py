@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_pipeline
+from conftest import ROOT, LIBRARY, run_pipeline
 
 from clinicprint.build import GateOptions
 from clinicprint.content import DESK_PROFILES, load_project
@@ -23,7 +23,7 @@ from clinicprint.patient_fields import LIMITS
 from clinicprint.personal import Sheet, parse_patient, plan, render_sheet
 from clinicprint import stamp
 
-PROJECT = load_project(ROOT)
+PROJECT = load_project(LIBRARY.root)
 SHEETS = [(handout.id, variant, lang)
           for handout in PROJECT.handouts.values() if handout.kind == "discharge"
           for variant in handout.variants for lang in PROJECT.languages]

@@ -11,10 +11,10 @@ import pytest
 
 from clinicprint.content import Override, load_project
 from clinicprint.translations import english_units, status_of
-from conftest import ROOT, assert_process_failed, run_pipeline
+from conftest import ROOT, LIBRARY, assert_process_failed, run_pipeline
 from test_languages import with_languages
 
-PROJECT = load_project(ROOT)
+PROJECT = load_project(LIBRARY.root)
 TRANSLATED = [language for language in PROJECT.languages.values() if not language.source]
 
 
