@@ -133,9 +133,13 @@ def check_notice_room(laid_out, document) -> None:
         return
     for page in laid_out.pages:
         anchors = page.anchors
-        if "language-help" not in anchors or "limit-inside-left" not in anchors:
+        # The notice sits under one inside panel (render_html.notice_panel).
+        from .render_html import notice_panel
+
+        limit_name = f"limit-{notice_panel(document)}"
+        if "language-help" not in anchors or limit_name not in anchors:
             continue
-        top, limit = anchors["language-help"][1], anchors["limit-inside-left"][1]
+        top, limit = anchors["language-help"][1], anchors[limit_name][1]
         if top < limit - 0.5:
             raise RenderError(f"{document.label}: the language-assistance notice is "
                               f"{(limit - top) * 0.75:.0f} pt taller than its room under "

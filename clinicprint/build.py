@@ -42,11 +42,13 @@ class GateOptions:
 
 def plan(project: Project, handouts: Iterable[str] = (), variants: Iterable[str] = (),
          profiles: Iterable[str] = (), pdfx: str = "x-4",
-         langs: Iterable[str] = ()) -> list[Document]:
+         langs: Iterable[str] = (), with_unready: bool = False) -> list[Document]:
     """Every language x handout x variant x profile selected, in a stable order.
 
     A handout is built only in the variants and profiles it is made in, and in
-    every language the project declares (languages.yaml)."""
+    every language the project declares (languages.yaml); never in press from a draft
+    or stale translation (press_ready.py) unless `with_unready` (the build lists
+    those to say so)."""
     from .languages import select
     from .translations import merge_in
 
@@ -61,6 +63,10 @@ def plan(project: Project, handouts: Iterable[str] = (), variants: Iterable[str]
     if not documents:
         raise PipelineError("nothing to build: no selected handout is made in the selected "
                             "variants and profiles (see `python pipeline.py list`)")
+    if not with_unready:
+        from .press_ready import split_press_ready
+
+        documents = split_press_ready(documents)[0]
     return documents
 
 
@@ -129,10 +135,11 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
         return outcome
     outcome.warnings += rendered.warnings
     if gates.enabled and document.profile.cmyk:
-        from .preflight import problems
+        from .preflight import folds_for, problems
 
         # Its warnings (image resolution) repeat the renderer's, which name the file.
-        outcome.problems += problems(rendered.pdf, document.label, document.profile)[0]
+        outcome.problems += problems(rendered.pdf, document.label, document.profile,
+                                     folds_for(document.handout.kind, document.profile))[0]
     if gates.enabled:
         outcome.report = run_gates(document, project, html, rendered.layout, rendered.pdf,
                                    gates.today, gates.allow_expired, reading=False)
@@ -267,13 +274,15 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
 
     `planned` hears how many documents the build covers before any is reported."""
     project = load_project(root)
-    documents = shard_of(plan(project, handouts, variants, profiles, pdfx, langs), shard)
+    documents = shard_of(plan(project, handouts, variants, profiles, pdfx, langs,
+                              with_unready=True), shard)
+    documents, press_notes = _press_ready(documents, project, output)
     planned(len(documents))
     # One set of file hashes serves the freshness check and the new input keys.
     hashes = FileHashes(project.root)
     stale, fresh = ((documents, []) if force
                     else stale_documents(project, documents, output, hashes))
-    result = BuildResult()
+    result = BuildResult(warnings=press_notes)
     by_path = {document.relative_path: document for document in documents}
     for entry in fresh:
         _keep_fresh(result, by_path[entry.path], entry, output, gates, report)
@@ -281,6 +290,23 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
         _record(result, finish(outcome), output, hashes, report)
     update_manifest(output, result.built, result.up_to_date)
     return result
+
+
+def _press_ready(documents: list[Document], project: Project,
+                 output: Path) -> tuple[list[Document], list[str]]:
+    """No press PDF of a draft or stale translation (an old one is removed); a SAMPLE
+    mark while brand.yaml holds placeholders. One line each (press_ready.py)."""
+    from .press_ready import sample_notice, skipped_notice, split_press_ready
+
+    documents, skipped = split_press_ready(documents)
+    notes = [skipped_notice(reason, group) for reason, group in skipped.items()]
+    for group in skipped.values():
+        for document in group:
+            (output / document.relative_path).unlink(missing_ok=True)
+    sample = sample_notice(project.brand)
+    if sample and any(document.profile.cmyk for document in documents):
+        notes.append(sample)
+    return documents, notes
 
 
 def _keep_fresh(result: BuildResult, document: Document, entry: ManifestEntry, output: Path,
