@@ -114,9 +114,6 @@ class Outcome:
 def render_outcome(document: Document, project: Project, gates: GateOptions) -> Outcome:
     """Render one document and hold it to every gate but reading level (see finish)."""
     from .gates import prose_of, run_gates
-    from .render_html import render_html
-    from .render_pdf import render_pdf
-
     from .translations import translation_gate
 
     outcome = Outcome(document)
@@ -124,8 +121,7 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
     if outcome.problems:
         return outcome  # never print English, or out-of-date words, in a translation
     try:
-        html = render_html(document, project.brand, project.root, notices=project.notices)
-        rendered = render_pdf(html, document, project.root, project.brand)
+        html, rendered = _render_fitting_notice(document, project)
     except PipelineError as exc:
         outcome.problems.append(exc.message)
         return outcome
@@ -152,6 +148,26 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
         outcome.problems.append(exc.message)
     outcome.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return outcome
+
+
+def _render_fitting_notice(document: Document, project: Project):
+    """A brochure's language-assistance notice goes in one inside panel: the one with
+    the least content first, the other if that one overflows (render_html.notice_panel)."""
+    from .render_html import NOTICE_PANELS, notice_panel, render_html
+    from .render_pdf import render_pdf
+
+    first = notice_panel(document) if document.handout.kind == "brochure" else None
+    others = [panel for panel in NOTICE_PANELS if first and panel != first]
+    for panel in [first, *others]:
+        html = render_html(document, project.brand, project.root, notices=project.notices,
+                           notice_in=panel)
+        try:
+            return html, render_pdf(html, document, project.root, project.brand)
+        except PipelineError as exc:
+            if panel == ([first, *others])[-1] or f"panel '{panel}' overflows" not in \
+                    exc.message:
+                raise
+    raise AssertionError("unreachable")
 
 
 def write_edition(document: Document, html: str, rendered, project: Project,

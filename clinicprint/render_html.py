@@ -51,9 +51,11 @@ class _ProjectLoader(jinja2.FileSystemLoader):
 
 
 def render_html(document: Document, brand: Brand, root: Path,
-                patient: dict[str, str] | None = None, notices: tuple = ()) -> str:
+                patient: dict[str, str] | None = None, notices: tuple = (),
+                notice_in: str | None = None) -> str:
     """`patient` fills a discharge sheet's write-in lines; without it they stay blank.
-    `notices`: the language-assistance lines (Project.notices)."""
+    `notices`: the language-assistance lines (Project.notices); `notice_in`: a
+    brochure's panel for them (default: notice_panel)."""
     kind = KINDS[document.handout.kind]
     profile = document.profile
     env = _environment(root / "templates")
@@ -75,6 +77,8 @@ def render_html(document: Document, brand: Brand, root: Path,
         if kind.name == "brochure" else None,
         **language_context(document, notices, sheet_id=bool((patient or {}).get("sheet-id"))),
     }
+    if notice_in:
+        context["notice_panel"] = notice_in
     template = profile.template or kind.template
     if profile.reading_edition:
         from .reading_order import reading_order
