@@ -323,7 +323,7 @@ def test_preflight_fails_a_file_a_print_shop_would_reject(press: Path, tmp_path:
             Rect=[trim[0] + 10, trim[1] + 10, trim[0] + 60, trim[1] + 30])]))
         pdf.save(target)
     proc = run_pipeline("preflight", "--output", broken)
-    assert_process_failed(proc, IDS[0], "RGB colour", "annotations inside the BleedBox")
+    assert_process_failed(proc, IDS[0], "GWG-COLOUR-SPACE", "PDFX-ANNOTATIONS")
 
 
 def test_build_fails_like_a_gate_when_ink_is_over_the_limit(project: Path) -> None:
@@ -332,7 +332,7 @@ def test_build_fails_like_a_gate_when_ink_is_over_the_limit(project: Path) -> No
     proc = run_pipeline("build", "--profile", "press", "--allow-draft",
                         "--variant", PRESS[0].variant.name,
                         "--output", output, project=project)
-    assert_process_failed(proc, "preflight: total ink reaches", f"{INK_LIMIT} % limit")
+    assert_process_failed(proc, "preflight: GWG-INK-AREA", f"limit {INK_LIMIT} %")
     assert not list(output.rglob("*.pdf"))
 
 
