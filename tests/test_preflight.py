@@ -345,8 +345,9 @@ def test_pdfx_1a_is_refused_rather_than_mislabelled(tmp_path: Path) -> None:
 
 def test_an_rgb_picture_is_separated_to_cmyk(project: Path, tmp_path: Path) -> None:
     """A clinic's photo (RGB PNG) goes to press as CMYK, through the output intent."""
-    photo = Image.new("RGB", (300, 200))
-    photo.putdata([(x * 255 // 300, y * 255 // 200, 128) for y in range(200) for x in range(300)])
+    # 900 px wide: at least GWG 2022's 149 ppi at the figure's printed width.
+    photo = Image.new("RGB", (900, 600))
+    photo.putdata([(x * 255 // 900, y * 255 // 600, 128) for y in range(600) for x in range(900)])
     photo.save(project / "assets/images/photo.png")
     document = PRESS[0]
     handout = project / f"handouts/{document.handout.id}.yaml"
