@@ -329,7 +329,7 @@ def proof(ctx: click.Context, output: Path | None, approve: bool,
                    "(commit it with the handouts)")
     changes = changes_since_approval(output, entries, approved)
     page = build_proof(output, project.brand.name, list(project.variants),
-                       codes if langs else None, changes)
+                       codes if langs else None, changes, nothing_approved=changes is None)
     click.echo(f"Proofs: {page}")
     if changes is None:
         click.echo(f"No pages approved yet ({APPROVED_DIR}/): look at every page, then run "

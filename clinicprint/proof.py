@@ -28,18 +28,21 @@ Changes = dict[str, list[PageDifference]]  # PDF path in output/ -> its changed 
 
 
 def build_proof(output: Path, clinic: str, variant_order: Sequence[str] = (),
-                langs: set[str] | None = None, changes: Changes | None = None) -> Path:
+                langs: set[str] | None = None, changes: Changes | None = None,
+                nothing_approved: bool = False) -> Path:
     """Write output/proof/index.html and the thumbnails it shows; return the page.
 
     Side-by-side columns follow `variant_order` (the order of variants.yaml).
     `langs`: only the documents in these languages (default: all). `changes`: the
-    pages changed since approval (changes_since_approval), None if none were approved."""
+    pages changed since approval (changes_since_approval; None: not compared, as in
+    `watch`); `nothing_approved`: say that no page was ever approved."""
     entries = [entry for entry in read_manifest(output) if not langs or entry.lang in langs]
     proof = output / PROOF_DIR
     thumbs = _thumbnails(entries, output, proof)
     page = _template().render(clinic=clinic, cards=_cards(entries, thumbs, output, changes),
                               handouts=_side_by_side(entries, thumbs, variant_order),
-                              changes=_changed_pages(changes, proof))
+                              changes=_changed_pages(changes, proof),
+                              nothing_approved=nothing_approved)
     write_atomic(proof / "index.html", page.encode("utf-8"))
     return proof / "index.html"
 

@@ -71,6 +71,7 @@ def test_every_document_has_a_card_and_every_link_resolves(built: Path, gallery:
 def test_gallery_shows_gate_results_and_side_by_side_variants(gallery: Path) -> None:
     html = gallery.read_text()
     assert "gates passed" in html and "reading grade" in html
+    assert "Changed since approval" not in html  # not compared (as in `watch`)
     documents = documents_of()
     # One table per language, handout and profile with pages to show (a web page has none).
     assert html.count('<table class="compare">') == len(
@@ -164,6 +165,7 @@ def test_approve_then_proof_names_each_changed_document(frozen: Path, tmp_path: 
     assert before.exit_code == 0, before.output
     assert "No pages approved yet (approved-pages/): look at every page, then run " \
         "`pipeline.py proof --approve`" in before.output
+    assert "No pages have been approved yet" in (root / "output/proof/index.html").read_text()
     approve_run = run_pipeline("proof", "--approve", project=root)
     assert approve_run.returncode == 0, approve_run.stderr.decode()
     entries = [e for e in read_manifest(root / "output") if e.path.endswith(".pdf")]
