@@ -1,25 +1,24 @@
 """The discharge desk: one web page where a nurse fills in a patient's sheet and prints it.
 
-The web layer is thin: it checks the session (access code, CSRF token), validates
-the form with the `discharge` command's own rules (personal.parse_patient), lends
-the job to a warm renderer process (desk_workers) and returns the PDF. Patient
-details live in memory for the length of the request: the access log names the
-route and status only, and the record of sheets handed out has no patient data.
+The web layer is thin: it checks the Host name, the session and the CSRF token
+(desk_access), validates the form with the `discharge` command's own rules
+(personal.parse_patient), lends the job to a warm renderer process (desk_workers)
+and returns the PDF. Patient details live in memory for the length of the request:
+the access log names the route and status only, and the record of sheets handed
+out has no patient data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import ipaddress
 import logging
+import math
 import os
+import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +27,8 @@ from werkzeug.exceptions import HTTPException
 
 from . import personal
 from .content import PATIENT_FIELDS, Project, load_project
+from .desk_access import (AllowedHosts, Lockout, Sessions, check_access,
+                          check_allowed_hosts)
 from .desk_workers import Job, NoRenderer, RendererFailed, RendererPool, discharge_handouts
 from .errors import PipelineError
 
@@ -37,11 +38,8 @@ HERE = Path(__file__).resolve().parent / "desk"
 
 DEFAULT_PORT = 8765
 BODY_LIMIT = 64 * 1024          # a filled form is under 4 KB
-ACCESS_CODE_ENV = "DESK_ACCESS_CODE"
-MIN_ACCESS_CODE = 8
 SESSION_COOKIE = "desk_session"
-SESSION_HOURS = 12              # one shift
-MAX_SESSIONS = 10_000
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 PAPERS = {"office": "US Letter", "office-a4": "A4"}
 TRUE_VALUES = ("on", "1", "true", "yes")
 CHOICE_FIELDS = ("handout", "variant", "lang", "profile")
@@ -75,109 +73,12 @@ class DeskConfig:
     renderers: int = 2
     threads: int = 16
     client_timeout: float = 20.0     # a request must arrive in full within this time
-
-
-# --- options, checked before anything starts ------------------------------------------
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def read_access_code(code_file: Path | None) -> str | None:
-    """The code from --access-code-file, else from $DESK_ACCESS_CODE, else None."""
-    if code_file is not None:
-        try:
-            code = code_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
-            raise PipelineError(f"{code_file}: cannot read the access code file") from None
-        where = str(code_file)
-    else:
-        code = (os.environ.get(ACCESS_CODE_ENV) or "").strip()
-        where = f"${ACCESS_CODE_ENV}"
-        if not code:
-            return None
-    if len(code) < MIN_ACCESS_CODE:
-        raise PipelineError(f"{where}: the access code is shorter than {MIN_ACCESS_CODE} "
-                            "characters; choose a longer one")
-    return code
-
-
-def check_access(host: str, code: str | None) -> None:
-    if not is_loopback(host) and not code:
-        raise PipelineError(
-            f"--host {host}: other computers can reach the desk there, so it needs an "
-            f"access code: put one in a file and add --access-code-file FILE, or set "
-            f"{ACCESS_CODE_ENV}")
-
-
-# --- sessions, CSRF and the access code ---------------------------------------------
-
-
-class Sessions:
-    """Browser sessions in memory: a random id in a cookie, whether the access code
-    was given, and a CSRF token derived from the id. Nothing about patients."""
-
-    def __init__(self, access_code: str | None):
-        self._secret = secrets.token_bytes(32)
-        self._code = _digest(access_code) if access_code else None
-        self._known: OrderedDict[str, tuple[float, bool]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @property
-    def needs_code(self) -> bool:
-        return self._code is not None
-
-    def new(self) -> str:
-        sid = secrets.token_urlsafe(24)
-        with self._lock:
-            self._known[sid] = (time.time(), not self.needs_code)
-            while len(self._known) > MAX_SESSIONS:
-                self._known.popitem(last=False)
-        return sid
-
-    def valid(self, sid: str | None) -> bool:
-        return self._entry(sid) is not None
-
-    def authorised(self, sid: str | None) -> bool:
-        if not self.needs_code:
-            return True
-        entry = self._entry(sid)
-        return bool(entry and entry[1])
-
-    def _entry(self, sid: str | None):
-        if not sid:
-            return None
-        with self._lock:
-            entry = self._known.get(sid)
-            if entry and time.time() - entry[0] > SESSION_HOURS * 3600:
-                del self._known[sid]
-                return None
-            return entry
-
-    def token(self, sid: str) -> str:
-        return hmac.new(self._secret, sid.encode(), hashlib.sha256).hexdigest()
-
-    def token_ok(self, sid: str | None, token: str) -> bool:
-        return bool(sid) and self.valid(sid) and hmac.compare_digest(
-            self.token(sid).encode(), token.encode("utf-8", "replace"))
-
-    def try_code(self, sid: str, code: str) -> bool:
-        """Compare in constant time: both sides are hashed to equal length first."""
-        ok = self._code is not None and hmac.compare_digest(self._code, _digest(code))
-        if ok:
-            with self._lock:
-                self._known[sid] = (time.time(), True)
-        return ok
-
-
-def _digest(code: str) -> bytes:
-    return hashlib.sha256(code.strip().encode("utf-8", "replace")).digest()
+    allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback and --host
+    render_timeout: float = 15.0     # a renderer taking longer is replaced
+    idle_timeout: int = 30           # an idle connection is closed after this
+    max_connections: int = 100
+    connections_per_client: int = 16
+    max_sessions: int = 1000         # browsers signed in with the access code
 
 
 # --- the record of sheets handed out ------------------------------------------------
@@ -236,23 +137,67 @@ class Choices:
 
     handouts: list[tuple[str, str]]          # (id, title)
     variants: list[tuple[str, str, str]]     # (name, label, description)
-    languages: list[tuple[str, str]]         # (code, name)
+    languages: list[tuple[str, str]]         # (code, name): those that can be printed
     papers: list[tuple[str, str]]
     limits: dict[str, int]
+    # (handout, variant, lang) -> why that sheet cannot be printed, in a nurse's words
+    unavailable: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # said beside the language: languages the desk cannot print at all
+    language_notes: list[str] = field(default_factory=list)
 
 
 def choices_of(project: Project) -> Choices:
     handouts = [(name, project.handouts[name].title) for name in discharge_handouts(project)]
     variants = [(v.name, v.label, " ".join(v.description.split()))
                 for v in project.variants.values()]
-    return Choices(handouts, variants, languages_of(project), list(PAPERS.items()),
-                   field_limits())
+    unavailable = unavailable_sheets(project, [h for h, _ in handouts])
+    printable = {lang for (h, v, lang) in sheet_keys(project, [h for h, _ in handouts])
+                 if (h, v, lang) not in unavailable}
+    languages = [(code, name) for code, name in languages_of(project) if code in printable]
+    notes = list(dict.fromkeys(why for (_, _, lang), why in unavailable.items()
+                               if lang not in printable))
+    return Choices(handouts, variants, languages, list(PAPERS.items()), field_limits(),
+                   unavailable, notes)
 
 
 def languages_of(project: Project) -> list[tuple[str, str]]:
     """The project's languages (languages.yaml), each named in itself: a nurse
     choosing for a patient may read the patient's language better than English."""
     return [(code, language.native_name) for code, language in project.languages.items()]
+
+
+def sheet_keys(project: Project, handouts: list[str]) -> list[tuple[str, str, str]]:
+    return [(h, v, lang) for lang in project.languages for h in handouts
+            for v in project.handouts[h].variants]
+
+
+def unavailable_sheets(project: Project, handouts: list[str]) -> dict[tuple, str]:
+    """Sheets whose translation is a draft, out of date or incomplete: the desk never
+    prints those for a patient (the translation gate), so it does not offer them, and
+    says why in words a nurse can act on, never a file or an option."""
+    from .build import plan
+
+    source = next((lang for lang in project.languages.values() if lang.source), None)
+    unavailable = {}
+    for document in plan(project, handouts, profiles=list(PAPERS)):
+        status = document.translation
+        if status is None:
+            continue
+        key = (document.handout.id, document.variant.name, document.language.code)
+        why = _not_printable_because(status, document.language.name,
+                                     source.name if source else "the original")
+        if why:
+            unavailable[key] = why
+    return unavailable
+
+
+def _not_printable_because(status, name: str, source: str) -> str:
+    after = f"print {source} and call the interpreter service"
+    if status.missing or status.incomplete or status.orphans or status.stale:
+        return f"{name} sheets are being updated after a change to the {source}; {after}."
+    if status.draft:
+        return f"{name} sheets are waiting for review; {after}."
+    return ""
 
 
 def field_limits() -> dict[str, int]:
@@ -277,8 +222,9 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
         "handout": _choice(values, errors, "handout", [h for h, _ in choices.handouts],
                            "Choose which sheet to print"),
         # Like the command, the project's first language (English) unless chosen.
-        "lang": _choice(values, errors, "lang", [c for c, _ in choices.languages],
-                        "Choose a language", default=choices.languages[0][0]),
+        "lang": _choice(values, errors, "lang", list(project.languages),
+                        "Choose a language", default=next(iter(project.languages)),
+                        offered=[c for c, _ in choices.languages]),
         "profile": _choice(values, errors, "profile", [p for p, _ in choices.papers],
                            "Choose Letter or A4", default="office"),
     }
@@ -286,6 +232,9 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
         if options["handout"] in project.handouts else [v for v, *_ in choices.variants]
     options["variant"] = _choice(values, errors, "variant", allowed, "Choose who the sheet "
                                  "is for", default="general" if "general" in allowed else None)
+    why = choices.unavailable.get((options["handout"], options["variant"], options["lang"]))
+    if why and "lang" not in errors:
+        errors["lang"] = why
     fields = _patient_fields(values, errors, choices.limits, project.root,
                              project.languages.get(options["lang"]))
     with_brochure = values["with-brochure"].strip().lower()
@@ -296,13 +245,16 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
 
 
 def _choice(values: dict, errors: dict, name: str, allowed: list[str], problem: str,
-            default: str | None = None) -> str:
+            default: str | None = None, offered: list[str] | None = None) -> str:
+    """The chosen value, if `allowed`; the error names what is `offered` (default:
+    everything allowed)."""
     value = values[name].strip()
     if not value:
         value = default if default in allowed else (allowed[0] if len(allowed) == 1 else "")
         values[name] = value
     if value not in allowed:
-        errors[name] = f"{problem}: {', '.join(allowed)}" if allowed else problem
+        shown = allowed if offered is None else offered
+        errors[name] = f"{problem}: {', '.join(shown)}" if shown else problem
     return value
 
 
@@ -342,7 +294,7 @@ class DeskApp(Flask):
 
 
 def create_app(project: Project, pool: RendererPool, record: Record,
-               sessions: Sessions) -> Flask:
+               sessions: Sessions, lockout: Lockout | None = None) -> Flask:
     app = DeskApp(__name__, static_folder=str(HERE / "static"), static_url_path="/static",
                   template_folder=str(HERE / "templates"))
     app.config.update(MAX_CONTENT_LENGTH=BODY_LIMIT, MAX_FORM_PARTS=50,
@@ -352,6 +304,7 @@ def create_app(project: Project, pool: RendererPool, record: Record,
     choices = choices_of(project)
     assets = (project.root / "assets").resolve()
     warned: set[str] = set()
+    lockout = lockout or Lockout()
 
     def page(result: FormResult | None = None, status: int = 200, notice: str = ""):
         sid = _session()
@@ -362,16 +315,24 @@ def create_app(project: Project, pool: RendererPool, record: Record,
             labels=FIELD_LABELS, hints=FIELD_HINTS), status
 
     def _session() -> str:
-        sid = request.cookies.get(SESSION_COOKIE)
-        if not sessions.valid(sid):
-            sid = sessions.new()
+        """The browser's id, for its CSRF token: a new random one if it has none.
+        Nothing is kept on the desk for it (desk_access.Sessions)."""
+        sid = g.get("new_session") or request.cookies.get(SESSION_COOKIE)
+        if not sessions.well_formed(sid):
+            sid = sessions.new_id()
             g.new_session = sid
         return sid
 
-    def access_page(status: int = 200, wrong: bool = False):
+    def access_page(status: int = 200, wrong: bool = False, wait: float = 0.0,
+                    expired: bool = False):
         sid = _session()
-        return render_template("access.html", brand=project.brand, wrong=wrong,
-                               csrf=sessions.token(sid)), status
+        seconds = math.ceil(wait)
+        response = Response(render_template(
+            "access.html", brand=project.brand, wrong=wrong, wait=seconds, expired=expired,
+            csrf=sessions.token(sid)), status, mimetype="text/html")
+        if seconds:
+            response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.after_request
     def _cookie(response: Response) -> Response:
@@ -387,16 +348,31 @@ def create_app(project: Project, pool: RendererPool, record: Record,
             return access_page()
         return page()
 
+    @app.before_request
+    def _form_bodies_only():
+        # A JSON or text body is not a form: say so, rather than "the form had expired".
+        if request.method == "POST" and request.mimetype not in FORM_TYPES:
+            return _plain("The desk takes the details as a filled-in web form "
+                          "(application/x-www-form-urlencoded), as its page sends them.",
+                          415)
+        return None
+
     @app.post("/access")
     def access():
-        sid = request.cookies.get(SESSION_COOKIE)
         if not sessions.needs_code:
             return _redirect_home()
-        if not sessions.token_ok(sid, request.form.get("csrf", "")):
-            return access_page(403)
-        if not sessions.try_code(sid, request.form.get("code", "")):
-            time.sleep(1)  # slows down guessing
-            return access_page(401, wrong=True)
+        client = request.remote_addr or "-"
+        wait = lockout.wait(client)
+        if wait > 0:  # answered at once, and even the right code is refused
+            return access_page(429, wait=wait)
+        if not sessions.token_ok(request.cookies.get(SESSION_COOKIE),
+                                 request.form.get("csrf", "")):
+            return access_page(403, expired=True)
+        if not sessions.code_ok(request.form.get("code", "")):
+            lockout.wrong(client)
+            return access_page(401, wrong=True, wait=lockout.wait(client))
+        lockout.right(client)
+        g.new_session = sessions.sign_in()  # a new id: never the one it came with
         return _redirect_home()
 
     @app.post("/discharge")
@@ -426,7 +402,12 @@ def create_app(project: Project, pool: RendererPool, record: Record,
             outcome = pool.render(job)
         except NoRenderer:
             return _plain("The desk is busy; try again in a moment.", 503)
-        except RendererFailed:
+        except RendererFailed as failure:
+            if failure.timed_out:
+                return _plain(f"The sheet took too long to make (more than "
+                              f"{pool.render_timeout:g} seconds), so the desk stopped and is "
+                              "restarting its printing part. Nothing was printed; press the "
+                              "button again in a few seconds.", 503)
             return _plain("The sheet could not be made because of a fault in the desk. "
                           "Nothing was printed; please try again.", 500)
         if outcome.status == "unfit":
@@ -463,10 +444,8 @@ def create_app(project: Project, pool: RendererPool, record: Record,
 
     @app.get("/healthz")
     def healthz():
-        ready, size = pool.ready(), len(pool.slots)
-        status = 200 if ready == size else 503
-        return {"status": "ready" if status == 200 else "starting", "renderers": size,
-                "ready": ready, "replaced": pool.stats.replaced}, status
+        health = pool.health()
+        return health, 200 if health["status"] == "ready" else 503
 
     @app.get("/assets/<path:name>")
     def project_asset(name: str):
@@ -513,7 +492,7 @@ def _defaults(choices: Choices) -> dict[str, str]:
     values["handout"] = choices.handouts[0][0] if len(choices.handouts) == 1 else ""
     values["variant"] = "general" if any(v == "general" for v, *_ in choices.variants) \
         else choices.variants[0][0]
-    values["lang"] = choices.languages[0][0]
+    values["lang"] = choices.languages[0][0] if choices.languages else ""
     values["profile"] = "office"
     return values
 
@@ -532,9 +511,37 @@ ERROR_TEXT = {
 }
 
 
-# --- the WSGI wrapper: security headers and an access log without values ---------------
+# --- the WSGI wrappers: only the desk's names; security headers; a log without values --
 
 ROUTES = ("/", "/discharge", "/access", "/healthz")
+MISDIRECTED = (b"This desk does not answer to the name in the address bar. Open it at the "
+               b"address the ward was given.\n")
+
+
+def only_hosts(app: Callable, hosts: AllowedHosts) -> Callable:
+    """Refuse (421 Misdirected Request) any request whose Host header the desk does
+    not serve, before the app sees it: nothing is printed, recorded or kept."""
+
+    def wsgi(environ, start_response):
+        if hosts.allows(environ.get("HTTP_HOST")):
+            return app(environ, start_response)
+        LOG.warning("refused a request for a name the desk does not serve: %s",
+                    _printable(environ.get("HTTP_HOST") or "(none)"))
+        start_response("421 Misdirected Request", [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(MISDIRECTED)))])
+        return [MISDIRECTED]
+
+    return wsgi
+
+
+def _printable(text: str) -> str:
+    """A Host header as the log may show it: name characters only, short."""
+    return re.sub(r"[^A-Za-z0-9.:\[\]-]", "?", text[:100])
+
+
+def security_headers(is_pdf: bool = False) -> dict[str, str]:
+    return {**SECURITY_HEADERS, "Content-Security-Policy": PDF_CSP if is_pdf else HTML_CSP}
 
 
 def guarded(app: Callable, log: logging.Logger = ACCESS_LOG) -> Callable:
@@ -549,8 +556,7 @@ def guarded(app: Callable, log: logging.Logger = ACCESS_LOG) -> Callable:
             seen["status"] = status.split(" ", 1)[0]
             is_pdf = any(n.lower() == "content-type" and v.startswith("application/pdf")
                          for n, v in headers)
-            ours = {**SECURITY_HEADERS,
-                    "Content-Security-Policy": PDF_CSP if is_pdf else HTML_CSP}
+            ours = security_headers(is_pdf)
             replaced = {name.lower() for name in ours}
             kept = [(name, value) for name, value in headers if name.lower() not in replaced]
             return start_response(status, [*kept, *ours.items()], exc_info)
@@ -589,18 +595,21 @@ def serve(config: DeskConfig, announce: Callable[[str], None]) -> None:
     from .desk_server import bind, run_server
 
     check_access(config.host, config.access_code)
+    check_allowed_hosts(config.allowed_hosts)
     project = load_project(config.root)
     if not discharge_handouts(project):
         raise PipelineError("handouts/: no discharge handout to print; add one")
     record = Record(config.record or config.root / "records" / "discharge-desk.csv")
     record.open()
     _log_to_stderr()
-    pool = RendererPool(config.root, config.renderers)
-    sessions = Sessions(config.access_code)
-    server = bind(guarded(create_app(project, pool, record, sessions)), config)
+    pool = RendererPool(config.root, config.renderers, render_timeout=config.render_timeout)
+    sessions = Sessions(config.access_code, limit=config.max_sessions)
+    hosts = AllowedHosts(config.host, config.allowed_hosts)
+    app = create_app(project, pool, record, sessions, Lockout())
+    server = bind(guarded(only_hosts(app, hosts)), config, list(security_headers().items()))
     pool.start()
     try:
-        run_server(server, announce, record.path)
+        run_server(server, announce, record.path, hosts.shown())
     finally:
         pool.close()
 
