@@ -361,17 +361,16 @@ def create_app(project: Project, pool: RendererPool, record: Record,
     def access():
         if not sessions.needs_code:
             return _redirect_home()
-        client = request.remote_addr or "-"
-        wait = lockout.wait(client)
-        if wait > 0:  # answered at once, and even the right code is refused
-            return access_page(429, wait=wait)
         if not sessions.token_ok(request.cookies.get(SESSION_COOKIE),
                                  request.form.get("csrf", "")):
             return access_page(403, expired=True)
-        if not sessions.code_ok(request.form.get("code", "")):
-            lockout.wrong(client)
-            return access_page(401, wrong=True, wait=lockout.wait(client))
-        lockout.right(client)
+        code = request.form.get("code", "")
+        outcome, wait = lockout.attempt(request.remote_addr or "-",
+                                        lambda: sessions.code_ok(code))
+        if outcome == "locked":  # answered at once; even the right code is refused
+            return access_page(429, wait=wait)
+        if outcome == "wrong":
+            return access_page(401, wrong=True, wait=wait)
         g.new_session = sessions.sign_in()  # a new id: never the one it came with
         return _redirect_home()
 

@@ -30,6 +30,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import PipelineError
 
@@ -297,28 +298,33 @@ class Lockout:
         self._overall = _Strikes()
         self._lock = threading.Lock()
 
-    def wait(self, client: str) -> float:
-        """Seconds until this client may try a code again (0: now)."""
-        now = time.monotonic()
+    def attempt(self, client: str, is_right: Callable[[], bool]) -> tuple[str, float]:
+        """("right", "wrong" or "locked", seconds locked out from now). A locked-out
+        client's code is not even compared. Checked and counted under one lock, so
+        that guesses sent in parallel cannot slip through before the first counts."""
         with self._lock:
-            client_strikes = self._clients.get(client)
-            waits = [s.locked_until - now for s in (client_strikes, self._overall) if s]
-            return max(0.0, *waits)
+            now = time.monotonic()
+            wait = self._wait(client, now)
+            if wait > 0:
+                return "locked", wait
+            if is_right():
+                self._clients.pop(client, None)
+                return "right", 0.0
+            self._count_wrong(client, now)
+            return "wrong", self._wait(client, now)
 
-    def wrong(self, client: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            strikes = self._clients.pop(client, None) or _Strikes()
-            self._clients[client] = strikes  # most recent last
-            while len(self._clients) > MAX_CLIENTS_TRACKED:
-                self._clients.popitem(last=False)
-            for rule, counted in zip(self._rules, (strikes, self._overall)):
-                if now - counted.last > rule.forget:
-                    counted.wrong = 0
-                counted.wrong += 1
-                counted.last = now
-                counted.locked_until = now + rule.lock_for(counted.wrong)
+    def _wait(self, client: str, now: float) -> float:
+        strikes = [s for s in (self._clients.get(client), self._overall) if s]
+        return max(0.0, *(s.locked_until - now for s in strikes))
 
-    def right(self, client: str) -> None:
-        with self._lock:
-            self._clients.pop(client, None)
+    def _count_wrong(self, client: str, now: float) -> None:
+        strikes = self._clients.pop(client, None) or _Strikes()
+        self._clients[client] = strikes  # most recent last
+        while len(self._clients) > MAX_CLIENTS_TRACKED:
+            self._clients.popitem(last=False)
+        for rule, counted in zip(self._rules, (strikes, self._overall)):
+            if now - counted.last > rule.forget:
+                counted.wrong = 0
+            counted.wrong += 1
+            counted.last = now
+            counted.locked_until = now + rule.lock_for(counted.wrong)

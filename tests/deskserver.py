@@ -73,21 +73,28 @@ class Desk:
         return self.request("GET", path, **options)
 
     def post(self, path: str, fields: dict[str, str] | list[tuple[str, str]],
-             **options) -> Reply:
+             headers: dict[str, str] | None = None, **options) -> Reply:
         body = urllib.parse.urlencode(fields).encode()
         return self.request("POST", path, body=body, headers={
-            "Content-Type": "application/x-www-form-urlencoded"}, **options)
+            "Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+            **options)
 
-    def token(self) -> str:
+    def token(self, **options) -> str:
         """Open the page as a browser would: a session cookie and the form's CSRF token."""
-        page = self.get("/")
+        page = self.get("/", **options)
         assert page.status == 200, page.text
         match = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
         assert match, "no CSRF token in the page"
         return match[1]
 
-    def discharge(self, fields: dict[str, str], token: str | None = None) -> Reply:
-        return self.post("/discharge", {"csrf": token or self.token(), **fields})
+    def discharge(self, fields: dict[str, str], token: str | None = None,
+                  **options) -> Reply:
+        return self.post("/discharge", {"csrf": token or self.token(**options), **fields},
+                         **options)
+
+    def browser(self) -> "Desk":
+        """Another browser on the same desk: its own cookies."""
+        return Desk(self.process, self.port, self.folder)
 
     def health(self) -> Reply:
         return self.get("/healthz", cookies=False)
