@@ -185,7 +185,7 @@
     form.querySelectorAll("input[type=checkbox]").forEach((box) => { box.checked = false; });
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     previewUrl = null;
-    frame.removeAttribute("src");
+    // Hidden, not emptied: a new src would add a step to the tab's history.
     frame.classList.remove("preview__frame--shown");
     window.location.replace("/");
   }
