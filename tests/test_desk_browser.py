@@ -273,7 +273,11 @@ def test_axe_finds_no_wcag21_aa_problem(page, desk: Desk) -> None:
     assert _axe(page) == []  # a message page
 
 
-def test_axe_on_the_access_code_page(browser, generated: Path, tmp_path: Path) -> None:
+def test_access_code_page_lockout_and_asking_again(browser, generated: Path,
+                                                    tmp_path: Path) -> None:
+    """axe-core on the code page, its error and its lockout; once signed in, a desk
+    that asks for the code again (here: the browser's session is gone, as after the
+    desk restarts) asks beside the buttons, and what was typed stays."""
     (tmp_path / "code").write_text("correct-horse-battery")
     (tmp_path / "code").chmod(0o600)
     desk = start_desk(tmp_path / "desk", "--access-code-file", str(tmp_path / "code"),
@@ -295,6 +299,21 @@ def test_axe_on_the_access_code_page(browser, generated: Path, tmp_path: Path) -
         tab.get_by_label("Access code").fill("correct-horse-battery")
         tab.get_by_role("button", name="Open the desk").click()
         playwright_api.expect(tab.get_by_label("Patient's name")).to_be_visible()
+        name = f"Ona {uuid.uuid4().hex[:6].upper()}"
+        tab.get_by_label("Patient's name").fill(name)
+        browser.clear_cookies()
+        tab.get_by_role("button", name="Print / Download").click()
+        code = tab.get_by_label("The desk's access code")
+        playwright_api.expect(code).to_be_focused()
+        playwright_api.expect(tab.locator("#status")).to_contain_text("still here")
+        assert _axe(tab) == []
+        code.fill("correct-horse-battery")
+        code.press("Enter")
+        playwright_api.expect(tab.locator("#status")).to_contain_text("open again")
+        playwright_api.expect(tab.get_by_label("Patient's name")).to_have_value(name)
+        with tab.expect_download(timeout=60_000) as download:
+            tab.get_by_role("button", name="Print / Download").click()
+        assert name in pdf_text(Path(download.value.path()).read_bytes())
         tab.close()
     finally:
         assert desk.stop() == 0

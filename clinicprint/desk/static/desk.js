@@ -85,11 +85,18 @@
       }
       return;
     }
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
     if (response.status === 401) {
-      window.location.assign("/");
+      // The desk asks for its code again (it restarted, or a shift has passed): ask
+      // here, so that what was typed stays.
+      const access = page.querySelector("form[action='/access'] input[name=csrf]");
+      if (!access) {
+        window.location.assign("/");
+        return;
+      }
+      askForCode(access.value);
       return;
     }
-    const page = new DOMParser().parseFromString(await response.text(), "text/html");
     const fresh = page.getElementById("sheet-form");
     if (fresh && response.status === 403) {
       // The session had expired (the desk restarted): keep what was typed, take the
@@ -110,6 +117,67 @@
     const message = page.querySelector(".message");
     busy(false, message ? message.textContent : "Something went wrong; please try again.");
   });
+
+  function askForCode(csrf) {
+    let box = document.getElementById("code-again");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "code-again";
+      box.className = "field code-again";
+      const label = document.createElement("label");
+      label.htmlFor = "code-again-input";
+      label.textContent = "The desk's access code";
+      const input = document.createElement("input");
+      input.id = "code-again-input";
+      input.type = "password";
+      input.autocomplete = "off";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button";
+      button.textContent = "Open the desk again";
+      box.append(label, input, button);
+      document.getElementById("status").after(box);
+      button.addEventListener("click", () => sendCode(box, input));
+      input.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") {  // not the sheet's form: the code only
+          event.preventDefault();
+          sendCode(box, input);
+        }
+      });
+    }
+    box.dataset.csrf = csrf;
+    busy(false, "The desk asks for its access code again. The details are still here: " +
+                "enter the code, then press the button again.");
+    document.getElementById("code-again-input").focus();
+  }
+
+  async function sendCode(box, input) {
+    const body = new URLSearchParams({csrf: box.dataset.csrf, code: input.value});
+    input.value = "";
+    let response;
+    try {
+      response = await fetch("/access", {method: "POST", body, credentials: "same-origin",
+                                         cache: "no-store"});
+    } catch (error) {
+      busy(false, "The desk did not answer. Check the network and try again.");
+      return;
+    }
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.querySelector("#sheet-form input[name=csrf]");
+    if (response.ok && fresh) {  // signed in: the form's new token, and on
+      form.querySelector("input[name=csrf]").value = fresh.value;
+      box.remove();
+      busy(false, "The desk is open again. The details are still here: press the " +
+                  "button again.");
+      return;
+    }
+    const again = page.querySelector("form[action='/access'] input[name=csrf]");
+    if (again) box.dataset.csrf = again.value;
+    const wait = response.headers.get("Retry-After");
+    busy(false, wait ? "Too many wrong codes. Wait " + wait + " seconds, then enter the " +
+                       "code again." : "That code is not right. Try again.");
+    input.focus();
+  }
 
   function isIncomplete(field) {
     return Boolean(field.validity && (field.validity.badInput || field.validity.tooLong));
