@@ -27,7 +27,7 @@ from deskserver import Desk, generated_project, health_json, raw_reply, start_de
 CODE = "ward-7-" + uuid.uuid4().hex[:8]
 GOOD = {"patient": "Jane Q. Example", "procedure-date": "2026-11-25", "levels": "T12, L1"}
 LIMITS = {"--max-sessions": 3, "--connections-per-client": 8, "--max-connections": 40,
-          "--idle-timeout": 3, "--render-timeout": 4}
+          "--idle-timeout": 3, "--render-timeout": 3}
 PROXY_NAME = "desk.ward.example"
 
 
@@ -38,14 +38,13 @@ def temporary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory, temporary: Path) -> Desk:
+    """The code from $DESK_ACCESS_CODE (from a file: test_desk_browser.py and
+    test_the_code_file_must_be_readable_by_the_desk_s_account_only)."""
     folder = tmp_path_factory.mktemp("safe-desk")
-    code_file = folder / "code"
-    code_file.write_text(CODE + "\n")
-    code_file.chmod(0o600)  # the desk's account only: anything else is refused
     limits = [str(arg) for option, value in LIMITS.items() for arg in (option, value)]
-    server = start_desk(folder / "desk", "--access-code-file", str(code_file),
-                        "--allowed-host", PROXY_NAME, *limits, renderers=1,
-                        project=generated_project(folder), env={"TMPDIR": str(temporary)})
+    server = start_desk(folder / "desk", "--allowed-host", PROXY_NAME, *limits, renderers=1,
+                        project=generated_project(folder),
+                        env={"TMPDIR": str(temporary), "DESK_ACCESS_CODE": CODE})
     yield server
     assert server.stop() == 0, server.log()
     log = server.log()
@@ -68,6 +67,25 @@ def sign_in(desk: Desk, source: str | None = None) -> Desk:
     reply = browser.post("/access", {"csrf": token, "code": CODE}, source=source)
     assert reply.status == 303, reply.text
     return browser
+
+
+def test_access_code_asked_once_per_session(desk: Desk) -> None:
+    browser = desk.browser()
+    first = browser.get("/")
+    assert first.status == 200 and 'name="code"' in first.text
+    assert 'name="patient"' not in first.text
+    token = csrf_of(first.text)
+    assert browser.discharge(GOOD, token).status == 401
+    wrong = browser.post("/access", {"csrf": token, "code": CODE[:-1] + "?"})
+    assert wrong.status == 401 and "not right" in wrong.text
+    before = dict(browser.cookies)
+    right = browser.post("/access", {"csrf": token, "code": CODE})
+    assert right.status == 303
+    assert browser.cookies != before  # a new session id once signed in (no fixation)
+    assert 'name="patient"' in browser.get("/").text
+    assert browser.discharge(GOOD).status == 200
+    other_browser = browser.post("/discharge", {**GOOD, "csrf": token}, cookies=False)
+    assert other_browser.status == 401
 
 
 # --- only its own names -----------------------------------------------------------------
