@@ -393,8 +393,12 @@ def create_app(project: Project, pool: RendererPool, record: Record,
         return _render(result, action)
 
     def _render(result: FormResult, action: str):
-        sheet_id = new_sheet_id()
         options = result.job_options
+        expired = review_expired(project.handouts[options["handout"]], dt.date.today())
+        if expired:
+            result.errors["_form"] = expired
+            return page(result, 422)
+        sheet_id = new_sheet_id()
         job = Job(options["handout"], options["variant"], options["lang"],
                   options["profile"], result.fields, options["with_brochure"], sheet_id)
         try:
@@ -415,11 +419,13 @@ def create_app(project: Project, pool: RendererPool, record: Record,
                                   "notes or other long details")
             return page(result, 422)
         if outcome.status == "refused":
-            message = outcome.message  # about the content (an expired review), but check:
-            if any(len(result.values[name]) > 2 and result.values[name] in message
-                   for name in PATIENT_FIELDS):
-                message = "This sheet cannot be printed now; ask the handout's editor"
-            result.errors["_form"] = message
+            # The content's own reason (for its editor) goes to the desk's log, if it
+            # quotes nothing typed; the nurse is told what to do.
+            if not any(len(result.values[name]) > 2 and result.values[name] in outcome.message
+                       for name in PATIENT_FIELDS):
+                LOG.warning("sheet refused: %s", outcome.message)
+            result.errors["_form"] = ("This sheet cannot be printed now. Nothing was printed; "
+                                      "tell the clinic's patient-education lead.")
             return page(result, 422)
         if outcome.status != "ok":
             LOG.error("renderer error: %s", outcome.message)
@@ -476,6 +482,17 @@ def create_app(project: Project, pool: RendererPool, record: Record,
         return Response(status=303, headers={"Location": "/"})
 
     return app
+
+
+def review_expired(handout, today: dt.date) -> str:
+    """Said to the nurse when the handout's medical review has passed (the renderer
+    refuses it too): what it means and whom to tell, not which file to edit."""
+    due = handout.review.next_review
+    if due >= today:
+        return ""
+    return (f"The medical review of \u201c{handout.title}\u201d expired on "
+            f"{due.strftime('%b %-d, %Y')}, so it cannot be printed for patients until it is "
+            "reviewed again. Nothing was printed; tell the clinic's patient-education lead.")
 
 
 def _check_names(form) -> None:

@@ -425,6 +425,8 @@ def test_several_discharge_handouts_and_an_expired_medical_review(tmp_path: Path
         assert refused.status == 422
         summary = re.search(r'id="error-summary".*?</div>', refused.text, re.S)[0]
         assert "review" in summary and "Expired Review" not in summary
+        assert "patient-education lead" in summary  # whom to tell, not a file or an option
+        assert ".yaml" not in summary and "--allow" not in summary
         assert desk.health().status == 200 and not records(desk)
         chosen = desk.discharge({**GOOD, "handout": current.id})
         assert chosen.status == 200, chosen.text
