@@ -265,7 +265,7 @@ def test_wrong_codes_lock_out_the_client_then_everyone(desk: Desk) -> None:
     assert third.status == 401 and third.headers["retry-after"] == "2"
     started = time.monotonic()
     locked = guess(CODE)
-    assert locked.status == 429 and time.monotonic() - started < 1
+    assert locked.status == 429 and time.monotonic() - started < 1.5  # no pause
     assert locked.headers["retry-after"] in ("1", "2") and "Wait" in locked.text
     assert 'name="patient"' not in guesser.get("/", source="127.0.0.2").text
     time.sleep(int(locked.headers["retry-after"]) + 0.2)
