@@ -284,6 +284,8 @@ class LockoutRule:
         return min(self.longest, self.first * 2 ** (wrong - self.free))
 
 
+# OWASP ASVS 4.0 2.2.1 allows at most 100 failed attempts an hour on one account; the
+# doubling keeps it to about a dozen, for a client and for the desk as a whole.
 PER_CLIENT = LockoutRule(free=3)
 OVERALL = LockoutRule(free=10)
 MAX_CLIENTS_TRACKED = 10_000
