@@ -285,7 +285,7 @@ class LockoutRule:
 
 
 # OWASP ASVS 4.0 2.2.1 allows at most 100 failed attempts an hour on one account; the
-# doubling keeps it to about a dozen, for a client and for the desk as a whole.
+# doubling lets one client try about 14 an hour, and all clients together about 21.
 PER_CLIENT = LockoutRule(free=3)
 OVERALL = LockoutRule(free=10)
 MAX_CLIENTS_TRACKED = 10_000
