@@ -17,7 +17,7 @@ from pathlib import Path
 from .merge import Document
 from .output import ManifestEntry
 
-SHARED_INPUTS = ("brand.yaml", "variants.yaml", "plain-words.yaml", "languages.yaml",
+SHARED_INPUTS = ("brand.yaml", "variants.yaml", "plain-words.yaml", "fields.yaml", "languages.yaml",
                  "language-assistance.yaml")
 LIBRARIES = ("weasyprint", "pydyf", "pypdf", "jinja2", "markdown-it-py", "segno", "fonttools",
              "babel", "pyphen", "pikepdf")
