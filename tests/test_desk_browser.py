@@ -78,12 +78,19 @@ def playwright():
 
 
 @pytest.fixture(scope="module")
-def browser(playwright, tmp_path_factory: pytest.TempPathFactory):
-    """A fresh profile each run; CSP is bypassed only so axe-core can be injected."""
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
-        viewport={"width": 1024, "height": 1366}, accept_downloads=True, bypass_csp=True)
+def chromium(playwright):
+    """One Chromium for the module; each context in it starts with nothing stored."""
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=FLAGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """A fresh context; CSP is bypassed only so axe-core can be injected."""
+    context = chromium.new_context(viewport={"width": 1024, "height": 1366},
+                                   accept_downloads=True, bypass_csp=True)
     yield context
     context.close()
 
@@ -261,11 +268,11 @@ def test_a_half_typed_date_stops_the_print_with_a_message_beside_it(page, desk) 
     assert records(desk) == before + 1
 
 
-def test_a_half_typed_date_is_not_sent_without_the_script_either(playwright, desk) -> None:
+def test_a_half_typed_date_is_not_sent_without_the_script_either(chromium, desk) -> None:
     """The browser's own check (the form is not marked novalidate) stops it."""
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    context = chromium.new_context(java_script_enabled=False)
     try:
-        tab = browser.new_page(java_script_enabled=False)
+        tab = context.new_page()
         tab.goto(f"http://127.0.0.1:{desk.port}/")
         field(tab, "procedure-date").click()
         tab.keyboard.type("1125")  # no year
@@ -276,7 +283,7 @@ def test_a_half_typed_date_is_not_sent_without_the_script_either(playwright, des
         tab.wait_for_timeout(500)
         assert sent == []
     finally:
-        browser.close()
+        context.close()
 
 
 def _tab_to(page, wanted, limit: int = 40) -> bool:
