@@ -179,6 +179,10 @@ def test_the_form_asks_for_each_declared_field_with_its_own_input(
         if field["type"] == "number":
             assert float(element.get("min")) == field["min"]
             assert float(element.get("max")) == field["max"]
+        hint = tree.get_element_by_id(f"{name}-hint").text_content()
+        for form_words in {"date": ["YYYY-MM-DD"], "datetime": ["YYYY-MM-DD HH:MM"],
+                           "levels": ["C1-C7", "S1"]}.get(field["type"], []):
+            assert form_words in hint, (name, hint)  # as typed: not lower-cased
         [label] = tree.xpath(f'//label[@for="{element.get("id")}"]')
         question = field.get("prompt") or field["label"].rstrip(":")
         assert label.text_content().strip().startswith(question), (name, question)

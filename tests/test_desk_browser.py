@@ -268,6 +268,27 @@ def test_a_half_typed_date_stops_the_print_with_a_message_beside_it(page, desk) 
     assert records(desk) == before + 1
 
 
+def test_a_number_out_of_range_is_stopped_beside_it(page, desk) -> None:
+    """The browser holds a number outside its declared range (it would show only a
+    bubble): the message beside it gives the range, and nothing is sent."""
+    number = next(f for f in OWN_FIELDS if f["type"] == "number")
+    before = records(desk)
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url)
+            if request.method == "POST" else None)
+    box = page.locator(f"#{number['name']}")
+    box.fill(str(number["max"] * 10))
+    page.get_by_role("button", name="Print / Download").click()
+    error = page.locator(f"#{number['name']}-error")
+    playwright_api.expect(error).to_contain_text(
+        f"from {number['min']} to {number['max']}")
+    playwright_api.expect(box).to_be_focused()
+    playwright_api.expect(page.locator("#status")).to_contain_text("Nothing was printed")
+    box.fill(str(number["max"]))  # corrected: the message goes
+    playwright_api.expect(error).to_have_count(0)
+    assert sent == [] and records(desk) == before
+
+
 def test_a_half_typed_date_is_not_sent_without_the_script_either(chromium, desk) -> None:
     """The browser's own check (the form is not marked novalidate) stops it."""
     context = chromium.new_context(java_script_enabled=False)
