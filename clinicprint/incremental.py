@@ -57,7 +57,9 @@ def static_inputs(document: Document, root: Path) -> list[str]:
     handout = document.handout.path.relative_to(root).as_posix()
     language = [document.language.plain_words]
     if document.translation is not None:  # the translation file: its words and review
-        language.append(document.translation.file)
+        from .termbase import glossary_file
+
+        language += [document.translation.file, glossary_file(document.language.code)]
     return [handout, *SHARED_INPUTS, *templates, *language]
 
 
