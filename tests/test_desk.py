@@ -60,7 +60,9 @@ def printed_moment(moment: dt.datetime) -> str:
 
 
 # variants.yaml is configuration shared by every handout, generated ones included.
-VARIANTS = list(load(ROOT / "variants.yaml")["variants"])
+VARIANT_LABELS = {name: variant["label"]
+                  for name, variant in load(ROOT / "variants.yaml")["variants"].items()}
+VARIANTS = list(VARIANT_LABELS)
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +195,10 @@ def test_the_form_asks_for_each_declared_field_with_its_own_input(
     fields = {e.get("name") for e in tree.xpath('//form[@id="sheet-form"]//*[@name]')}
     assert fields == {*names, "csrf", "handout", "variant", "profile", "lang",
                       "with-brochure", "action"}, fields
-    for variant in VARIANTS:  # each variant with its label and one-line description
-        assert tree.xpath(f'//input[@name="variant"][@value="{variant}"]')
+    for variant, label in VARIANT_LABELS.items():  # each variant, in words, described
+        [choice] = tree.xpath(f'//input[@name="variant"][@value="{variant}"]')
+        assert tree.xpath(f'//label[@for="{choice.get("id")}"]')[0].text_content() == label
+        assert tree.get_element_by_id(choice.get("aria-describedby")).text_content().strip()
     assert health_json(desk)["status"] == "ready"
 
 
@@ -406,12 +410,13 @@ def test_security_headers_on_every_kind_of_response(desk: Desk) -> None:
 
 def test_csrf_token_is_required(desk: Desk) -> None:
     token = desk.token()
-    assert desk.discharge(GOOD, token).status == 200
+    # The token is checked before the details: a 422 means it was taken (no render).
+    assert desk.discharge({**GOOD, "levels": "Z1"}, token).status == 422
     assert desk.post("/discharge", GOOD).status == 403                  # no token
     assert desk.post("/discharge", {**GOOD, "csrf": token[::-1]}).status == 403
     stranger = desk.post("/discharge", {**GOOD, "csrf": token}, cookies=False)
     assert stranger.status == 403                                       # not this session
-    assert "Jane" not in stranger.headers.get("content-type", "")
+    assert "Jane" not in stranger.text  # a forged request's values are not shown
 
 
 def test_access_log_names_routes_only(desk: Desk) -> None:
@@ -531,7 +536,7 @@ def test_oversized_body_is_refused_and_the_desk_keeps_serving(desk: Desk) -> Non
                              b"50000000\r\n\r\na=xxxx")
     assert answer.status == 413 and "larger than the desk accepts" in answer.text
     assert_security_headers(answer.headers, "waitress's 413")
-    assert desk.discharge(GOOD, token).status == 200
+    assert desk.discharge({**GOOD, "levels": "Z1"}, token).status == 422  # still serving
 
 
 @pytest.mark.parametrize("raw", [
