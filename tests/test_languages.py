@@ -19,8 +19,8 @@ import pytest
 from pypdf import PdfReader
 
 from clinicprint.content import load_project
-from conftest import (LIBRARY, assert_process_failed, documents_of, edit, run_pipeline,
-                      with_languages)
+from conftest import (LIBRARY, assert_clean_failure, assert_process_failed, documents_of,
+                      edit, run_cli, run_pipeline, with_languages)
 from library import ENGLISH, brochure, load, translate, write
 from pdfread import lang_of_file, squash, text_of, text_of_file, unhyphenate
 
@@ -31,6 +31,14 @@ IDS = [d.relative_path for d in TRANSLATED]
 SHEET = LIBRARY.discharges[0]
 LEAFLET = LIBRARY.brochures[0]
 ONE_SHEET = ("--handout", SHEET, "--variant", "general", "--profile", "office")
+
+
+def ok(*args, project: Path | None = None):
+    """A command that must work, run in this process: the renderer is imported once for
+    the whole session instead of once per command (errors are run as real processes)."""
+    result = run_cli(*args, project=project)
+    assert result.exit_code == 0, result.output
+    return result
 
 
 def translation_path(project: Path, handout: str, lang: str = "es") -> Path:
@@ -197,16 +205,14 @@ def test_a_draft_fails_for_patients_unless_allowed(project: Path) -> None:
     said = assert_process_failed(sheet, "DRAFT, not reviewed", "pass --allow-draft")
     assert "build with" not in said and "Pat Example" not in said
     assert not (project / "sheet.pdf").exists()
-    allowed = run_pipeline("build", *spanish, "--allow-draft", project=project)
-    assert allowed.returncode == 0, allowed.stderr.decode()
-    assert "NOT FOR PATIENTS" in allowed.stderr.decode()
+    allowed = ok("build", *spanish, "--allow-draft", project=project)
+    assert "NOT FOR PATIENTS" in allowed.stderr
     pdf = project / "output/es/office" / SHEET / "general.pdf"
     assert "Draft translation, not reviewed" in text_of(pdf)
     # A review recorded in the translation file makes it a finished edition (the
     # reviewed library's Spanish PDFs carry no mark: test_translated_pdf_is_in_its_language).
     set_review(path, reviewed=True)
-    listed = run_pipeline("list", project=project).stdout.decode()
-    assert language_status(listed)[SHEET]["es"] == "reviewed"
+    assert language_status(ok("list", project=project).stdout)[SHEET]["es"] == "reviewed"
 
 
 def test_check_runs_the_gates_per_language_with_its_own_words_and_formula(
@@ -232,11 +238,11 @@ def test_check_runs_the_gates_per_language_with_its_own_words_and_formula(
     data["sections"][with_body]["body"] = f"{long} {data['sections'][with_body]['body']}"
     write(path, data)
     edit(project / "languages.yaml", "targets: {general: 60,", "targets: {general: 99.5,")
-    proc = run_pipeline(*one, project=project)
-    assert_process_failed(proc, f"'fluoroscopia' in section '{with_body}'",
-                          f"allowed_terms in translations/es/{SHEET}.yaml",
-                          "reading ease (fernandez-huerta)", "below the target 99.5")
-    row = next(line for line in proc.stdout.decode().splitlines() if line.startswith(SHEET))
+    result = run_cli(*one, project=project)
+    assert_clean_failure(result, f"'fluoroscopia' in section '{with_body}'",
+                         f"allowed_terms in translations/es/{SHEET}.yaml",
+                         "reading ease (fernandez-huerta)", "below the target 99.5")
+    row = next(line for line in result.stdout.splitlines() if line.startswith(SHEET))
     assert " es " in row and "FH " in row  # Fernández-Huerta, in check's table
 
 
@@ -253,10 +259,9 @@ def test_a_third_language_needs_content_only(project: Path) -> None:
     (project / "languages.yaml").write_text(yaml.safe_dump(data, allow_unicode=True),
                                             encoding="utf-8")
     shutil.copytree(project / "translations/es", project / "translations/pt")
-    listed = run_pipeline("list", project=project)
-    assert "pt" in listed.stdout.decode() and "Portuguese" in listed.stdout.decode()
-    proc = run_pipeline("build", "--lang", "pt", *ONE_SHEET, project=project)
-    assert proc.returncode == 0, proc.stderr.decode()
+    listed = ok("list", project=project).stdout
+    assert language_status(listed)[SHEET]["pt"] == "reviewed" and "Portuguese" in listed
+    ok("build", "--lang", "pt", *ONE_SHEET, project=project)
     pdf = project / "output/pt/office" / SHEET / "general.pdf"
     assert PdfReader(pdf).trailer["/Root"]["/Lang"] == "pt-BR"
 
@@ -282,11 +287,9 @@ def test_spanish_discharge_sheet_for_one_patient(tmp_path: Path) -> None:
     today = dt.date.today()
     procedure, follow_up = today - dt.timedelta(days=3), today + dt.timedelta(days=14)
     sheet = tmp_path / "hoja.pdf"
-    proc = run_pipeline("discharge", "--lang", "es", "--patient", "Test Paciente",
-                        "--procedure-date", procedure.isoformat(),
-                        "--follow-up", f"{follow_up.isoformat()} 10:30",
-                        "--field", "side=left", "-o", sheet)
-    assert proc.returncode == 0, proc.stderr.decode()
+    ok("discharge", "--lang", "es", "--patient", "Test Paciente",
+       "--procedure-date", procedure.isoformat(), "--follow-up", f"{follow_up} 10:30",
+       "--field", "side=left", "-o", sheet)
     text = text_of(sheet)
     assert spanish.format_skeleton("yMMMd", procedure) in text  # Babel
     assert spanish.label("Patient:") in text and "Test Paciente" in text
@@ -329,9 +332,7 @@ def test_list_shows_each_handouts_status_in_each_language(project: Path) -> None
     data = load(translation_path(project, incomplete))
     del data["sections"][next(iter(data["sections"]))]
     write(translation_path(project, incomplete), data)
-    proc = run_pipeline("list", project=project)
-    assert proc.returncode == 0, proc.stderr.decode()
-    assert language_status(proc.stdout.decode()) == {
+    assert language_status(ok("list", project=project).stdout) == {
         LEAFLET: {"en": "source", "es": "reviewed"}, SHEET: {"en": "source", "es": "draft"},
         stale: {"en": "source", "es": "stale"}, incomplete: {"en": "source", "es": "incomplete"},
         missing: {"en": "source", "es": "missing"}}
@@ -351,11 +352,9 @@ def test_a_handout_without_a_translation_is_made_in_english_with_one_note(
     assert start in notes[0]
     assert not lines_starting(err, "Error:") and not list((project / "output").rglob("*.pdf"))
     # All languages: the English is made, the same one note, no Spanish file.
-    proc = run_pipeline("build", "--handout", new, "--variant", "general",
-                        "--profile", "office", project=project)
-    err = proc.stderr.decode()
-    assert proc.returncode == 0, err
-    assert lines_starting(err, "Note:") == notes
+    english = ok("build", "--handout", new, "--variant", "general", "--profile", "office",
+                 project=project)
+    assert lines_starting(english.stderr, "Note:") == notes
     assert [p.relative_to(project / "output").as_posix()
             for p in (project / "output").rglob("*.pdf")] == [f"office/{new}/general.pdf"]
     manifest = json.loads((project / "output/manifest.json").read_text())["documents"]
