@@ -219,8 +219,9 @@ def edited_press(tmp_path_factory: pytest.TempPathFactory):
     next(s for s in data["sections"] if s.get("body"))["body"] = \
         "Bring a list of your medicines to room #101 or #ABCDEF."
     write(brochure_yaml(project), data)
+    # --jobs 1: rendered in this process, where the renderer is already warm.
     result = run_cli("build", "--profile", "press", "--profile", "office", "--variant",
-                     "general", "--handout", BROCHURE, project=project)
+                     "general", "--handout", BROCHURE, "--jobs", "1", project=project)
     assert result.exit_code == 0, result.output
     return result.output.splitlines(), project / f"output/press/{BROCHURE}/general.pdf"
 
