@@ -197,6 +197,15 @@ def test_approve_then_proof_names_each_changed_document(frozen: Path, tmp_path: 
     assert picture.stat().st_size > 0
 
 
+def test_the_readme_gives_the_approval_commands_these_tests_run() -> None:
+    """Issue 27: the README's approval steps work as written; these tests run them."""
+    section = (ROOT / "README.md").read_text().split("## Proofs for reviewers")[1]
+    section = section.split("\n## ")[0]
+    assert "make build && .venv/bin/python pipeline.py proof --approve\ngit add approved-pages" \
+        in section
+    assert f"{APPROVE_BASELINES}\ngit add tests/baselines" in section
+
+
 def test_proof_without_a_build_says_what_to_do(project: Path) -> None:
     assert_process_failed(run_pipeline("proof", project=project),
                           "run `pipeline.py build` first")
