@@ -361,10 +361,6 @@ AXE_RUNS = [(d, PHONE_PX) for d in WEB] + [
 # Found when the phone width became a real 320 px (the old harness's headless window was
 # 500 px wide): in large print, the phone numbers' unbreakable spans and the booking
 # address run past a 320 px screen. A product bug, reported; strict, so the fix shows.
-REFLOW_BUG = pytest.mark.xfail(strict=True, reason="large print does not reflow at 320 px "
-                               "(nowrap phone lines, the booking URL): product bug")
-
-
 @pytest.mark.parametrize("document,width", AXE_RUNS,
                          ids=[f"{ids([d])[0]}-{w}" for d, w in AXE_RUNS])
 def test_axe_core_finds_no_wcag21_aa_violation(built: Path, axe, document, width: int) -> None:
@@ -378,9 +374,7 @@ def test_axe_core_finds_no_wcag21_aa_violation(built: Path, axe, document, width
     assert report["bodyFontPx"] >= 16
 
 
-@pytest.mark.parametrize("document", [
-    pytest.param(d, marks=[REFLOW_BUG] if d.variant.min_body_pt > 12 else [])
-    for d in WEB], ids=ids(WEB))
+@pytest.mark.parametrize("document", WEB, ids=ids(WEB))
 def test_web_page_does_not_scroll_sideways_on_a_phone(built: Path, axe, document) -> None:
     report = axe(built / document.relative_path, PHONE_PX)
     assert report["scrollWidth"] <= report["width"], "the page scrolls sideways"

@@ -228,10 +228,10 @@ def edited_press(tmp_path_factory: pytest.TempPathFactory):
 
 def test_press_warns_about_a_low_resolution_image(edited_press) -> None:
     output, _ = edited_press
-    warnings = [line for line in output if " dpi" in line]
+    warnings = [line for line in output if " ppi" in line]
     assert warnings and all(
         re.search(r"Warning: .*\[general, press\]: image 'assets/images/photo.png' prints at "
-                  r"\d+ dpi", line) for line in warnings), warnings
+                  r"\d+ ppi", line) for line in warnings), warnings
     # Office printers are not held to press resolution.
     assert not [line for line in warnings if "office]" in line]
 
