@@ -38,8 +38,3 @@ def copy_project(source: Path, target: Path, with_output: bool = False) -> Path:
 
 def handout_path(root: Path, handout: str) -> Path:
     return root / "handouts" / f"{handout}.yaml"
-
-
-def section(data: dict, section_id: str) -> dict:
-    """A handout's section by id (generated handouts name every section)."""
-    return next(s for s in data["sections"] if s["id"] == section_id)

@@ -11,7 +11,7 @@ from clinicprint.content import load_project
 from clinicprint.layouts import PROFILES, trifold
 from clinicprint.render_html import render_html
 from clinicprint.render_pdf import lay_out
-from conftest import LIBRARY, ROOT
+from conftest import LIBRARY
 
 PROJECT = load_project(LIBRARY.root)
 CSS_PX_PER_INCH = 96

@@ -247,7 +247,7 @@ def test_watch_rebuilds_only_what_changed_and_stops_cleanly(project: Path) -> No
     assert len(office) == 2 and len(touched) == 1
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "pipeline.py"), "--project", str(project), "watch",
-         "--profile", "office", "--jobs", "1"],
+         "--profile", "office", "--jobs", "2"],
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines = Lines(process)
