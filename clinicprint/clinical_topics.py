@@ -277,4 +277,4 @@ def clinical_gate(document, project, gates) -> list[str]:
     """The build's check: skipped with the other gates by --no-gates."""
     if not gates.enabled:
         return []
-    return clinical_problems(document, getattr(project, "checklist", None))
+    return clinical_problems(document, project.checklist)
