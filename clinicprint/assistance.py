@@ -1,14 +1,21 @@
-"""The language-assistance notice printed on every brochure and discharge sheet.
+"""The language-assistance notice printed on every brochure, discharge sheet and
+reading edition.
 
-`language-assistance.yaml` lists one short line per language, each copied from
-a published source (never a translation made up here), with `{phone}` where the
-clinic's number goes. A line may name a bundled font for its script; every
-character of every line must be in the font it prints in, so a clinic adding a
-language sees at once when its font is missing.
+`language-assistance.yaml` lists one line per language, each copied from a
+published source (never a translation made up here), with `{phone}` and `{tty}`
+where the clinic's numbers go (brand.yaml). A line may name a font for its script:
+one bundled under assets/fonts/ (`font:` and `family:`), or one of the Noto fonts
+of styles/name-fonts.css (`family:` alone); every character of every line must be
+in the font it prints in, so a clinic adding a language sees at once when its font
+is missing. `dir: rtl` sets a right-to-left line's direction. The notice is printed
+at body size, one line per language, in the flow of the page (a brochure panel, the
+end of a discharge sheet, under the masthead of a reading edition), so it holds any
+number of languages; the layout checks say when the page has no room for it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,9 +37,16 @@ class Notice:
     source: str        # where the wording was published
     font: str = ""     # a bundled font file for a script the body fonts lack
     family: str = ""   # its CSS family name
+    dir: str = ""      # "rtl" for a right-to-left script
+    name_font: bool = False  # the family is one of styles/name-fonts.css's (Noto)
 
-    def line(self, phone: str) -> str:
-        return self.text.replace("{phone}", phone)
+    def line(self, phone: str, tty: str) -> str:
+        return self.text.replace("{phone}", phone).replace("{tty}", tty)
+
+
+def needs_name_fonts(notices) -> bool:
+    """Whether a notice line prints in the Noto fonts of styles/name-fonts.css."""
+    return any(notice.name_font for notice in notices)
 
 
 def load_notices(root: Path, problems: list[str]) -> tuple[Notice, ...]:
@@ -64,7 +78,7 @@ def _notice(check: Checker, root: Path, entry, path: str, line: int) -> Notice |
     entry = check.mapping(entry, path, line)
     if entry is None:
         return None
-    check.keys(entry, path, {"lang", "text", "source"}, {"font", "family"})
+    check.keys(entry, path, {"lang", "text", "source"}, {"font", "family", "dir"})
     values = {key: check.text(entry, key, path) for key in ("lang", "text", "source")}
     font = check.text(entry, "font", path, required=False)
     family = check.text(entry, "family", path, required=False)
@@ -72,77 +86,78 @@ def _notice(check: Checker, root: Path, entry, path: str, line: int) -> Notice |
     if values["lang"] and not BCP47.match(values["lang"]):
         check.problem(f"{path}.lang", f"'{values['lang']}' is not a BCP 47 tag such as es-US",
                       entry.line_of("lang"))
-    if values["text"] and "{phone}" not in values["text"]:
-        check.problem(f"{path}.text", "must say where the clinic's number goes: {phone}",
-                      where)
-    if bool(font) != bool(family):
+    for key, what in (("{phone}", "number"), ("{tty}", "TTY number (or 711)")):
+        if values["text"] and key not in values["text"]:
+            check.problem(f"{path}.text", f"must say where the clinic's {what} goes: {key}",
+                          where)
+    direction = check.text(entry, "dir", path, required=False)
+    if direction not in ("", "ltr", "rtl"):
+        check.problem(f"{path}.dir", "use ltr or rtl", entry.line_of("dir"))
+    if font and not family:
         check.problem(path, "a font needs its family name too (font and family)", entry.line)
-    fonts = (font,) if font else DEFAULT_FONTS
+    name_font = bool(family and not font)
+    fonts = (font,) if font else _name_font_files(check, root, family, path, entry) \
+        if family else DEFAULT_FONTS
+    if fonts is None:
+        return None
     for file in fonts:
         target = (root / file).resolve()
-        if not target.is_relative_to(root.resolve()) or not target.is_file():
+        allowed = target.is_relative_to(root.resolve()) or (name_font and _packaged(target))
+        if not allowed or not target.is_file():
             check.problem(f"{path}.font", f"font '{file}' not found in the project; bundle "
                           "it under assets/fonts/ with its licence", entry.line_of("font"))
             return None
-        lacking = sorted({char for char in values["text"].replace("{phone}", "")
-                          if not char.isspace() and ord(char) not in _cmap(str(target))})
+        # Digits and the Latin "TTY" may come from the body font the line falls back to.
+        also = _body_coverage(root) if name_font else frozenset()
+        lacking = sorted({char for char in re.sub(r"\{(?:phone|tty)\}", "", values["text"])
+                          if not char.isspace() and ord(char) not in _cmap(str(target))
+                          and ord(char) not in also})
         if lacking:
             check.problem(f"{path}.text", f"the font {file} has no glyph for "
                           f"{''.join(lacking)[:10]}; bundle a font for this language and "
                           "name it with font: and family:", where)
-    return Notice(font=font, family=family, **values)
+    return Notice(font=font, family=family, dir=direction if direction == "rtl" else "",
+                  name_font=name_font, **values)
 
 
-@lru_cache(maxsize=8)
+def _name_font_files(check: Checker, root: Path, family: str, path: str, entry):
+    """The files of a Noto family that styles/name-fonts.css names (Debian's packages)."""
+    from .name_fonts import NAME_FONTS_CSS, font_faces
+
+    files = [str(face.path) for face in font_faces(root, NAME_FONTS_CSS)
+             if face.family == family][:1]
+    if not files:
+        check.problem(f"{path}.family", f"'{family}' is not a family of {NAME_FONTS_CSS}; "
+                      "name one of its families, or bundle a font and name it with font:",
+                      entry.line_of("family"))
+        return None
+    return files
+
+
+def _packaged(target: Path) -> bool:
+    from .name_fonts import PACKAGE_FONT_DIRS
+
+    return target.parent in PACKAGE_FONT_DIRS
+
+
+@lru_cache(maxsize=64)
 def _cmap(font_file: str) -> frozenset[int]:
-    from fontTools.ttLib import TTFont
+    from .name_fonts import _cmap as cmap  # reads font collections (.ttc) too
 
-    with TTFont(font_file, lazy=True) as font:
-        return frozenset(font.getBestCmap())
+    return cmap(Path(font_file))
 
 
-MIN_EDGE_PX = 0.08 * 96  # the notice stays this far inside the paper's edge
+def _body_coverage(root: Path) -> frozenset[int]:
+    return frozenset.intersection(*(_cmap(str((root / file).resolve()))
+                                    for file in DEFAULT_FONTS))
 
 
 def check_notice_room(laid_out, document) -> None:
-    """The notice's room is estimated from its length, so the layout confirms it: it
-    must end inside the page, and on a brochure start below the inside panels."""
+    """The notice is text in the flow of the page (a brochure's panel, the end of a
+    discharge sheet, the reading edition under its masthead): the layout's overflow
+    checks measure it with the content around it. Here: that the template printed it."""
     from .errors import RenderError
 
-    if document.profile.reading_edition:
-        # In the reading edition it is text in the flow, under the masthead.
-        if not any("language-help" in page.anchors for page in laid_out.pages):
-            raise RenderError(f"{document.label}: the language-assistance notice is missing "
-                              "from the template")
-        return
-    for page in laid_out.pages:
-        page_box = page._page_box
-        content_bottom = page_box.content_box_y() + page_box.height
-        for box in _notice_boxes(page_box):
-            if document.handout.kind != "brochure" and box.position_y < content_bottom - 0.5:
-                raise RenderError(f"{document.label}: the footer and language-assistance "
-                                  f"notice are {(content_bottom - box.position_y) * 0.75:.0f}"
-                                  " pt taller than the page's bottom margin; shorten a line "
-                                  "in language-assistance.yaml")
-            bottom = box.position_y + box.margin_height()
-            if bottom > page.height - MIN_EDGE_PX:
-                raise RenderError(f"{document.label}: the language-assistance notice runs "
-                                  "off the bottom of the page; shorten a line in "
-                                  "language-assistance.yaml")
-    if document.handout.kind != "brochure":
-        return
-    # A brochure's notice is in the flow of one inside panel (templates/brochure.html),
-    # so the panel's overflow check measures it with the panel's content.
     if not any("language-help" in page.anchors for page in laid_out.pages):
-        raise RenderError(f"{document.label}: the language-assistance notice is missing from "
-                          "the template")
-
-
-def _notice_boxes(box):
-    element = getattr(box, "element", None)
-    if element is not None and element.get("id") == "language-help" and \
-            getattr(box, "height", None) is not None:
-        yield box
-        return
-    for child in getattr(box, "children", ()):
-        yield from _notice_boxes(child)
+        raise RenderError(f"{document.label}: the language-assistance notice is missing "
+                          "from the template")

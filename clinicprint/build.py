@@ -167,25 +167,33 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
 
 
 def _render_fitting_notice(document: Document, project: Project, layout_checks: bool = True):
-    """A brochure's language-assistance notice goes in one inside panel: the one with
-    the least content first, the other if that one overflows (render_html.notice_panel).
-    Without `layout_checks` (--no-gates) the last try is written whatever it holds."""
-    from .render_html import NOTICE_PANELS, notice_panel, render_html
+    """A brochure's language-assistance notice goes in the flow of the inside panels:
+    all of it in the one with the least content, else in the other, else its lines
+    shared between the two in reading order (render_html.notice_plans), whichever
+    fits first. Without `layout_checks` (--no-gates) the last try is written whatever
+    it holds."""
+    from .render_html import notice_plans, render_html
     from .render_pdf import render_pdf
 
-    first = notice_panel(document) if document.handout.kind == "brochure" else None
-    panels = [first, *[panel for panel in NOTICE_PANELS if first and panel != first]]
-    for panel in panels:
-        last = panel == panels[-1]
+    plans = notice_plans(document, project.notices) if document.handout.kind == "brochure" \
+        else [None]
+    for plan in plans:
+        last = plan is plans[-1]
         html = render_html(document, project.brand, project.root, notices=project.notices,
-                           notice_in=panel)
+                           notice_in=plan)
         try:
             return html, render_pdf(html, document, project.root, project.brand,
                                     layout_checks=layout_checks or not last)
         except PipelineError as exc:
-            if last or (layout_checks and f"panel '{panel}' overflows" not in exc.message):
+            overflow = any(f"panel '{panel}' overflows" in exc.message for panel in plan or ())
+            if last or (layout_checks and not overflow):
                 raise
     raise AssertionError("unreachable")
+
+
+def render_fitting(document: Document, project: Project, layout_checks: bool = True):
+    """(html, Rendered) of a document, its notice placed where it fits."""
+    return _render_fitting_notice(document, project, layout_checks)
 
 
 def _field_room(document: Document, project: Project) -> list[str]:

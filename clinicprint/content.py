@@ -122,6 +122,8 @@ class Variant:
     min_contrast: float
     # Optional targets (0 = not checked): large print for seniors, measured by the gates.
     min_heading_pt: float = 0.0
+    # Headings at least this many times the size most body text is set in.
+    min_heading_ratio: float = 0.0
     min_write_line_in: float = 0.0  # length of a write-in line
     min_write_gap_in: float = 0.0   # distance between write-in lines, baseline to baseline
     # Most pages a handout of each kind may have in this variant; kinds not named
@@ -137,6 +139,7 @@ class Brand:
     phone: str
     after_hours_phone: str
     emergency_number: str
+    tty: str     # the TTY line (or 711, the relay service) the notice names
     address: tuple[str, ...]
     website: str
     email: str
@@ -167,7 +170,7 @@ class Project:
 # --- brand ---------------------------------------------------------------
 
 BRAND_KEYS = {"name", "service", "tagline", "phone", "after_hours_phone", "emergency_number",
-              "address", "website", "email", "scheduling_url", "logo", "logo_alt", "colours"}
+              "tty", "address", "website", "email", "scheduling_url", "logo", "logo_alt", "colours"}
 BRAND_COLOURS = {"primary", "primary_dark", "accent", "ink", "muted", "paper", "tint",
                  "emergency"}
 
@@ -224,7 +227,8 @@ def _cmyk(check: Checker, value: Any, path: str, line: int) -> tuple:
 
 VARIANT_KEYS = {"label", "description", "stylesheet"}
 VARIANT_TARGETS = {"reading_grade_max", "min_body_pt", "min_footer_pt", "min_contrast"}
-VARIANT_OPTIONAL = {"min_heading_pt", "min_write_line_in", "min_write_gap_in"}
+VARIANT_OPTIONAL = {"min_heading_pt", "min_heading_ratio", "min_write_line_in",
+                    "min_write_gap_in"}
 
 
 def _load_variants(root: Path, problems: list[str]) -> dict[str, Variant]:

@@ -91,24 +91,32 @@ def run_gates(document: Document, project: Project, html: str, laid_out, pdf: by
     runs = text_sizes(pdf)  # one pass over the PDF serves two gates
     if reading:
         reading_level(report, prose_of(html))
-    _print_size(report, runs, [notice.line(project.brand.phone)
-                               for notice in project.notices] + _marks(document))
+    findings = _layout(report, html, laid_out, pdf)
+    _print_size(report, runs, _marks(document), _heading_sizes(findings))
     _contrast(report, laid_out)
     _required_sections(report, project, " ".join(text for _, _, text in runs))
     medical_review(report, today, allow_expired)
     _plain_words(report, project)
-    _layout(report, html, laid_out, pdf)
     return report
 
 
-def _layout(report: GateReport, html: str, laid_out, pdf: bytes) -> None:
+def _layout(report: GateReport, html: str, laid_out, pdf: bytes):
     from .layout_gate import check_layout_quality
 
     findings = check_layout_quality(report.document, html, laid_out, pdf)
     for message in findings.failures:
         report.fail(message)
+    for message in findings.warnings:
+        report.warn(message)
     report.panels = findings.panel_fullness
     report.layout_notes = findings.advice
+    return findings
+
+
+def _heading_sizes(findings) -> list[tuple[float, str]]:
+    """(size, text) of every section heading the layout gate found in the PDF."""
+    return [(min(findings.lines[i].size for i in heading.lines), heading.title)
+            for heading in findings.headings if heading.level > 1]
 
 
 # --- 1. reading level ------------------------------------------------------
@@ -228,28 +236,66 @@ def text_sizes(pdf: bytes) -> list[tuple[float, float, str]]:
     return [(size, height, text.strip()) for size, height, text in runs if text.strip()]
 
 
+# Print size: each variant's targets are in variants.yaml, beside the guidance they
+# come from. Each finding names its rule.
+PRINT_RULES = {
+    "PRINT-BODY": "body text, the language-assistance notice included, at least the "
+                  "variant's min_body_pt",
+    "PRINT-FOOTER": "footer text and a translation's draft banner at least min_footer_pt",
+    "PRINT-HEADING": "section headings at least min_heading_ratio times the size most "
+                     "body text is set in",
+}
+
+
 def _print_size(report: GateReport, runs: list[tuple[float, float, str]],
-                notices: list[str] = ()) -> None:
-    """Footer text may be smaller than body text; so may the language-assistance
-    notice (language-assistance.yaml) and a translation's draft banner, fixed notices
-    like the footer, held to the footer minimum wherever they are printed."""
+                marks: list[str] = (), headings: list[tuple[float, str]] = ()) -> None:
+    """Footer text may be smaller than body text; so may a translation's draft banner,
+    held to the footer minimum wherever it is printed. The language-assistance notice
+    is body text: a reader who needs it must be able to read it."""
     variant = report.document.variant
     body, footer = [], []
-    notices = [_unspaced(line) for line in notices]
+    marks = [_unspaced(line) for line in marks]
     for size, height, text in runs:
-        notice = len(text) >= 3 and any(_unspaced(text) in line for line in notices)
-        (footer if height < FOOTER_STRIP_PT or notice else body).append((size, text))
+        mark = len(text) >= 3 and any(_unspaced(text) in line for line in marks)
+        (footer if height < FOOTER_STRIP_PT or mark else body).append((size, text))
     report.smallest_body = min(body, default=None)
     report.smallest_footer = min(footer, default=None)
-    for found, minimum, what in ((report.smallest_body, variant.min_body_pt, "body text"),
-                                 (report.smallest_footer, variant.min_footer_pt, "footer")):
+    for found, minimum, what, rule in (
+            (report.smallest_body, variant.min_body_pt, "body text", "PRINT-BODY"),
+            (report.smallest_footer, variant.min_footer_pt, "footer", "PRINT-FOOTER")):
         if found and found[0] < minimum - 0.05:
             report.fail(f"{what} '{found[1][:40]}' is {found[0]:g} pt, below the "
-                        f"{minimum:g} pt minimum for {variant.name}; make it larger")
+                        f"{minimum:g} pt minimum for {variant.name}; make it larger [{rule}]")
+    _heading_size(report, body, headings)
+
+
+def body_size(body: list[tuple[float, str]]) -> float | None:
+    """The size most of the body text is set in (counted in characters)."""
+    weight: dict[float, int] = {}
+    for size, text in body:
+        weight[size] = weight.get(size, 0) + len(text)
+    return max(weight, key=lambda size: (weight[size], -size), default=None)
+
+
+def _heading_size(report: GateReport, body: list[tuple[float, str]],
+                  headings: list[tuple[float, str]]) -> None:
+    """Headings clearly larger than the text they head: min_heading_ratio times the
+    size most body text is set in (the layout gate holds them to min_heading_pt)."""
+    variant = report.document.variant
+    text_size = body_size(body)
+    if not variant.min_heading_ratio or not text_size:
+        return
+    wanted = text_size * variant.min_heading_ratio
+    for size, title in headings:
+        if size < wanted - 0.05:
+            report.fail(f"heading '{title[:40]}' is {size:.1f} pt, below {wanted:.1f} pt "
+                        f"({variant.min_heading_ratio:g} x the {text_size:g} pt body text) "
+                        f"for {variant.name}; make it larger [PRINT-HEADING]")
+            return
 
 
 def _marks(document: Document) -> list[str]:
-    """The draft and out-of-date banners: held to the footer minimum, like the notice."""
+    """The draft and out-of-date banners: held to the footer minimum."""
     from .render_html import language_context
 
     return language_context(document, ())["marks"]

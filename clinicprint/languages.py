@@ -68,6 +68,9 @@ class Language:
     # Every handout must be translated: a missing translation file fails the build
     # (otherwise a handout is made in the languages it has).
     required: bool = False
+    # Words for units that follow a number ("hours"): a number and its unit are never
+    # split over two lines (clinicprint/typesetting.py).
+    units: tuple[str, ...] = ()
 
     def label(self, english: str, **values: str) -> str:
         text = english if self.source else self.labels.get(english)
@@ -108,7 +111,8 @@ ENGLISH = Language(code="en", tag="en-US", name="English", native_name="English"
                    date_style="iso", source=True)
 
 LANGUAGE_KEYS = {"tag", "name", "babel", "hyphenation", "reading", "plain_words"}
-LANGUAGE_OPTIONAL = {"native_name", "hyphenate", "date_style", "labels", "source", "required"}
+LANGUAGE_OPTIONAL = {"native_name", "hyphenate", "date_style", "labels", "source", "required",
+                     "units"}
 
 
 def load_languages(root: Path, variants: dict, profiles: dict,
@@ -167,7 +171,19 @@ def _language(check: Checker, code: str, entry, line: int, root: Path, variants:
         hyphenate=bool(entry.get("hyphenate", False)), source=bool(entry.get("source")),
         required=_flag(check, entry, "required", path),
         reading=_reading(check, entry, path, variants), date_style=date_style,
-        labels=_labels(check, entry, path), **texts)
+        labels=_labels(check, entry, path), units=_units(check, entry, path), **texts)
+
+
+def _units(check: Checker, entry: LineDict, path: str) -> tuple[str, ...]:
+    if "units" not in entry:
+        return ()
+    units = check.text_list(entry, "units", path)
+    for unit in units:
+        if not unit.strip() or len(unit) > 20:
+            check.problem(f"{path}.units", "each unit is a word or short phrase",
+                          entry.line_of("units"))
+            break
+    return tuple(units)
 
 
 def _flag(check: Checker, entry: LineDict, key: str, path: str) -> bool:

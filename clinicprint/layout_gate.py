@@ -5,11 +5,14 @@ template's intentions. Headings are found by matching the HTML's heading texts
 against the text lines of the PDF, so any language and any content works.
 
 - Panel fullness (brochures): how far down each panel its content reaches, as a
-  share of the height content may use. Below PANEL_WARN (70 %) the proof page
-  and the manifest say so, naming the panel and how much room is left: a short valid handout (a clinic's
-  first draft, the tests' generated ones) must still build, so an unfinished-
-  looking panel is the designer's call, not an error. The cover is designed as
-  a whole and is not measured.
+  share of the height content may use. Below the typesetting standard's minimum
+  (75 %) a panel looks unfinished: that fails reviewed content and is a warning
+  for a translation still in draft. The cover is designed as a whole and is not
+  measured.
+- Typesetting (every profile and language): no line break inside a phone number,
+  an email or web address, a date, a time or a number with its unit; at most two
+  hyphenated line ends a page and none in a heading, the key points or a help box;
+  no line holding one short word; a draft's banner over nothing else.
 - No heading at the foot of a panel, column or page: something of its section
   must follow it in the same column.
 - No section split over a column or page with fewer than two lines of it on
@@ -36,12 +39,76 @@ from .box_tree import page_boxes
 from .layouts import INCH, KINDS, trifold
 from .merge import Document
 
-PANEL_WARN = 0.70  # the designer's review: below about 70 % a panel reads as half empty
 PANEL_BOTTOM_RESERVE_IN = 0.62  # brochure panels keep this free for the footer (brochure.css)
 FOOTER_STRIP_IN = 0.75  # footer text sits this close to the bottom of the trim
 CSS_PX_PER_INCH = 96
+PT_PER_PX = 72 / CSS_PX_PER_INCH
 Y_TOLERANCE_PT = 2.0
 WHITE = (255, 255, 255)
+
+
+@dataclass(frozen=True)
+class TypesettingStandard:
+    """The numbers of the typesetting rules, in one block under their standard's name."""
+
+    name: str
+    max_hyphenated_ends_per_page: int
+    short_word_max_chars: int   # a line holding only a word this short fails
+    min_panel_fill: float       # a brochure panel's share of its height with content
+
+
+# The clinic's typesetting rules for patient handouts, from the designer's and the
+# translator's review of issue 24 (a panel under 75 % full reads as unfinished; more
+# than two hyphenated line ends a page, or one in a heading or a help box, slows a
+# reader with low literacy; "la" alone on a line is a slip a reader trips on).
+TYPESETTING = TypesettingStandard(
+    name="house typesetting rules for patient handouts (issue 24)",
+    max_hyphenated_ends_per_page=2,
+    short_word_max_chars=3,
+    min_panel_fill=0.75,
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str   # "error" fails the build; "warning" is printed; "advice" goes
+    standard: str   # to the proof page and the manifest
+    wants: str
+
+
+_DESIGN = "print designer's review"
+_TYPESET = TYPESETTING.name
+RULES = {rule.id: rule for rule in (
+    Rule("LAYOUT-HEADING-FOOT", "error", _DESIGN,
+         "something of a section follows its heading in the same column"),
+    Rule("LAYOUT-SPLIT", "error", _DESIGN,
+         "a section split over a column or page keeps two lines on each side"),
+    Rule("LAYOUT-LONE-WORD", "error", _DESIGN,
+         "no heading or footer leaves one word alone on its last line"),
+    Rule("LAYOUT-OVERPRINT", "error", _DESIGN, "no two lines of text printed over each other"),
+    Rule("LAYOUT-EDGE", "error", _DESIGN,
+         "desk printers: nothing printed within the profile's safe margin of the edge"),
+    Rule("LAYOUT-LARGE-PRINT", "error", "variants.yaml (large print)",
+         "headings, write-in lines and their spacing at the variant's minimums"),
+    Rule("PRESS-FOLD", "error", "house rule for folded sheets",
+         "no text on a fold or within 1/8 in of one"),
+    Rule("LAYOUT-PANEL-FILL", "error", _TYPESET,
+         f"every brochure panel at least {TYPESETTING.min_panel_fill:.0%} full (a warning "
+         "for a translation still in draft)"),
+    Rule("TYPESET-KEEP-WHOLE", "error", _TYPESET,
+         "no line break inside a phone number, an email or web address, a date, a time "
+         "or a number with its unit"),
+    Rule("TYPESET-HYPHENS-PAGE", "error", _TYPESET,
+         f"at most {TYPESETTING.max_hyphenated_ends_per_page} hyphenated line ends a page"),
+    Rule("TYPESET-HYPHEN-PLACE", "error", _TYPESET,
+         "no hyphenated line end in a heading, the key points or a help box"),
+    Rule("TYPESET-SHORT-LINE", "error", _TYPESET,
+         f"no line of a paragraph holding only one word of "
+         f"{TYPESETTING.short_word_max_chars} characters or fewer"),
+    Rule("TYPESET-STAMP-CLEAR", "error", _TYPESET,
+         "a draft's or out-of-date translation's banner overlaps no text or drawing"),
+)}
 
 
 @dataclass
@@ -78,6 +145,7 @@ class LayoutFindings:
     headings: list[Heading] = field(default_factory=list)
     panel_fullness: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # printed by build, not a failure
     advice: list[str] = field(default_factory=list)  # for the proof page, not a failure
 
 
@@ -247,7 +315,9 @@ def check_layout_quality(document: Document, html: str, laid_out, pdf: bytes) ->
     findings = LayoutFindings(lines=lines,
                               headings=find_headings(lines, parser.headings, parser.levels))
     footer_text = _norm(" ".join(parser.footer))
-    body = [i for i, line in enumerate(lines) if not _in_footer(line, page_sizes, footer_text)]
+    marks = _mark_lines(document, lines)
+    body = [i for i, line in enumerate(lines)
+            if not _in_footer(line, page_sizes, footer_text) and i not in marks]
     drawings = _drawings(pdf)
     _headings_at_foot(findings, body, drawings)
     columns = _column_of(document, page_sizes)
@@ -255,6 +325,8 @@ def check_layout_quality(document: Document, html: str, laid_out, pdf: bytes) ->
                     flows=document.handout.kind != "brochure" or document.profile.reading_edition)
     _lone_words(findings, lines, page_sizes, footer_text)
     _overlapping_text(findings, lines)
+    _typesetting(findings, document, laid_out, body)
+    _stamp_clear(findings, marks, drawings, page_sizes)
     if document.handout.kind == "brochure" and not document.profile.reading_edition:
         _panel_fullness(findings, document, pdf, body)
         _folds(findings, document, lines)
@@ -287,7 +359,8 @@ def _headings_at_foot(findings: LayoutFindings, body: list[int],
         if not any(last.bottom - 1 <= top <= reach for top, _ in below):
             findings.failures.append(
                 f"heading '{heading.title}' is at the foot of its page, panel or column with "
-                "nothing of its section after it; move the section or shorten what is above")
+                "nothing of its section after it; move the section or shorten what is above "
+                "[LAYOUT-HEADING-FOOT]")
 
 
 def _column_of(document: Document, page_sizes):
@@ -339,7 +412,8 @@ def _split_sections(findings: LayoutFindings, body: list[int], sections: dict,
         if after and (before < 2 or after < 2):
             findings.failures.append(
                 f"section '{heading.title}' is split over a column or page with {before} "
-                f"line(s) before the break and {after} after; keep at least two on each side")
+                f"line(s) before the break and {after} after; keep at least two on each side "
+                "[LAYOUT-SPLIT]")
 
 
 def _reading_key(line: Line, column_of) -> tuple:
@@ -353,7 +427,7 @@ def _line_owners(lines: list[Line], body: list[int], sections: dict) -> dict[int
     owners: dict[int, str] = {}
     previous = None
     for index in body:
-        text = _norm(lines[index].text)
+        text = _norm(lines[index].text.replace(SOFT_HYPHEN_MARK, ""))
         if sum(char.isalpha() for char in text) < 3:
             continue  # list numbers and the like could belong anywhere
         candidates = [sid for sid, whole in texts.items() if text in whole]
@@ -390,7 +464,7 @@ def _lone_words(findings: LayoutFindings, lines: list[Line], page_sizes,
                 and len(lines[heading.lines[-2]].words) > 1):
             findings.failures.append(
                 f"heading '{heading.title}' leaves '{lines[heading.lines[-1]].text}' alone on "
-                "its last line; shorten it or keep its last words together")
+                "its last line; shorten it or keep its last words together [LAYOUT-LONE-WORD]")
     footers = [line for line in lines if _in_footer(line, page_sizes, footer_text)]
     for line in footers:
         block = [other for other in footers if other.page == line.page
@@ -399,7 +473,7 @@ def _lone_words(findings: LayoutFindings, lines: list[Line], page_sizes,
         if len(line.words) == 1 and len(block) > 1:
             findings.failures.append(
                 f"the footer wraps and leaves '{line.text}' alone on a line (page "
-                f"{line.page + 1}); keep the footer's parts together")
+                f"{line.page + 1}); keep the footer's parts together [LAYOUT-LONE-WORD]")
     _lone_words_in_text(findings, lines)
 
 
@@ -430,17 +504,23 @@ def _overlapping_text(findings: LayoutFindings, lines: list[Line]) -> None:
             if width > 2 and height > 0.25 * smaller:
                 findings.failures.append(
                     f"'{line.text[:30]}' and '{other.text[:30]}' are printed over each other "
-                    f"on page {line.page + 1}; shorten what comes before them")
+                    f"on page {line.page + 1}; shorten what comes before them [LAYOUT-OVERPRINT]")
                 return
 
 
 def _panel_fullness(findings: LayoutFindings, document: Document, pdf: bytes,
                     body: list[int]) -> None:
+    """How far down each panel its content reaches; under the standard's minimum a
+    panel looks unfinished: a failure for reviewed content, a warning for a
+    translation not yet reviewed (or out of date), which is not for patients yet."""
     geometry = trifold(document.profile)
     usable = (geometry.sheet_height - PANEL_BOTTOM_RESERVE_IN) * INCH
     names = KINDS["brochure"].panels  # outside sheet left to right, then inside
     spans = [(names[:3], geometry.outside), (names[3:], geometry.inside)]
     lowest = _lowest_content(pdf, body, findings.lines, document)
+    translation = document.translation
+    draft = translation is not None and (translation.draft or translation.stale)
+    minimum = TYPESETTING.min_panel_fill
     for page, (panel_names, widths) in enumerate(spans):
         left = 0.0
         for name, width in zip(panel_names, widths):
@@ -452,11 +532,15 @@ def _panel_fullness(findings: LayoutFindings, document: Document, pdf: bytes,
                           if p == page and lx0 >= x0 - 1 and lx1 <= x1 + 1), default=0.0)
             fullness = min(bottom / usable, 1.0)
             findings.panel_fullness[name] = round(fullness, 3)
+            if fullness >= minimum:
+                continue
             message = (f"panel '{name}' is {fullness:.0%} full (content stops "
-                       f"{(usable - bottom) / INCH:.1f} in above its limit)")
-            if fullness < PANEL_WARN:
-                findings.advice.append(f"{message}; below {PANEL_WARN:.0%}, it looks "
-                                         "unfinished: fill it or move a section to it")
+                       f"{(usable - bottom) / INCH:.1f} in above its limit); below "
+                       f"{minimum:.0%} it looks unfinished: fill it or move a section to it "
+                       "[LAYOUT-PANEL-FILL]")
+            findings.advice.append(message)
+            (findings.warnings if draft else findings.failures).append(
+                message + (" (a draft: not a failure yet)" if draft else ""))
 
 
 def _lowest_content(pdf: bytes, body: list[int], lines: list[Line], document: Document):
@@ -469,14 +553,30 @@ def _lowest_content(pdf: bytes, body: list[int], lines: list[Line], document: Do
     try:
         for number, page in enumerate(pdf_document):
             left, _, _, top = page.get_trimbox()
+            drawn = []
             for obj in page.get_objects(max_depth=0):
                 x0, y0, x1, y1 = obj.get_bounds()
                 tall = (y1 - y0) > 0.8 * panel_height  # a panel's background
                 if obj.type in (2, 3, 5) and not tall and not _is_white(obj):
-                    found.append((number, x0 - left, x1 - left, top - y0))
+                    drawn.append((obj.type, x0 - left, x1 - left, top - y1, top - y0))
+            found += [(number, x0, x1, bottom) for _, x0, x1, _, bottom
+                      in _without_repeated_marks(drawn)]
     finally:
         pdf_document.close()
     return found
+
+
+def _without_repeated_marks(drawn: list[tuple]) -> list[tuple]:
+    """Without a picture drawn at the same height in three panels or more: a mark
+    behind the content (the SAMPLE of a press file made from placeholder details),
+    not content."""
+    def band(item):
+        return item[0], round(item[3]), round(item[4]), round(item[2] - item[1])
+    counts: dict[tuple, int] = {}
+    for item in drawn:
+        if item[0] == 5:
+            counts[band(item)] = counts.get(band(item), 0) + 1
+    return [item for item in drawn if item[0] != 5 or counts[band(item)] < 3]
 
 
 def _is_white(obj) -> bool:
@@ -515,7 +615,7 @@ def _edge_clearance(findings: LayoutFindings, document: Document, pdf: bytes) ->
                     findings.failures.append(
                         f"something is printed {closest / INCH:.2f} in from the paper's edge on "
                         f"page {number + 1}; {document.profile.name} printers need "
-                        f"{document.profile.safe_margin_in:g} in clear")
+                        f"{document.profile.safe_margin_in:g} in clear [LAYOUT-EDGE]")
                     break
     finally:
         pdf_document.close()
@@ -529,7 +629,7 @@ def _large_print(findings: LayoutFindings, document: Document, laid_out) -> None
             if size < variant.min_heading_pt - 0.05:
                 findings.failures.append(
                     f"heading '{heading.title}' is {size:.1f} pt, below the "
-                    f"{variant.min_heading_pt:g} pt minimum for {variant.name}")
+                    f"{variant.min_heading_pt:g} pt minimum for {variant.name} [LAYOUT-LARGE-PRINT]")
     if variant.min_write_line_in or variant.min_write_gap_in:
         _write_in_lines(findings, document, laid_out)
 
@@ -556,7 +656,7 @@ def _write_in_lines(findings: LayoutFindings, document: Document, laid_out) -> N
         if width < variant.min_write_line_in - 0.01:
             findings.failures.append(
                 f"a write-in line on page {page + 1} is {width:.2f} in long, shorter than the "
-                f"{variant.min_write_line_in:g} in minimum for {variant.name}")
+                f"{variant.min_write_line_in:g} in minimum for {variant.name} [LAYOUT-LARGE-PRINT]")
     for page, left, bottom, width in lines:
         below = [b for p, l, b, w in lines if p == page and b > bottom + 0.001
                  and l < left + width and left < l + w]  # the next line under this one
@@ -564,7 +664,8 @@ def _write_in_lines(findings: LayoutFindings, document: Document, laid_out) -> N
         if gap < variant.min_write_gap_in - 0.01:
             findings.failures.append(
                 f"two write-in lines on page {page + 1} are {gap:.2f} in apart, closer than "
-                f"the {variant.min_write_gap_in:g} in minimum for {variant.name}")
+                f"the {variant.min_write_gap_in:g} in minimum for {variant.name} "
+                "[LAYOUT-LARGE-PRINT]")
 
 
 # --- folds -----------------------------------------------------------------------
@@ -608,4 +709,184 @@ def _folds(findings: LayoutFindings, document: Document, lines: list[Line]) -> N
             f"text '{line.text[:40]}' in panel '{panel}' (page {line.page + 1}) runs "
             f"{'across' if line.x0 < fold < line.x1 else 'within 1/8 in of'} the fold at "
             f"{fold / INCH:.2f} in; keep every line inside one panel, "
-            f"{FOLD_CLEARANCE_IN:g} in clear of the folds")
+            f"{FOLD_CLEARANCE_IN:g} in clear of the folds [PRESS-FOLD]")
+
+
+# --- typesetting -------------------------------------------------------------------
+# Measured on the lines PDFium reads back, in every profile and language. A line
+# continues the one before it (a paragraph's next line) when it starts at the same
+# edge, in the same size, one line's leading below.
+
+SOFT_HYPHEN_MARK = "\x02"  # PDFium's code for the hyphen a line break added
+HYPHEN_ENDS = ("-", "\u2010", "\u00ad", SOFT_HYPHEN_MARK)
+BOXED_TYPES = ("key-points", "call-clinic", "call-911")
+
+
+def _continues_paragraph(first: Line, second: Line) -> bool:
+    if first.page != second.page or abs(first.size - second.size) > 0.3:
+        return False
+    leading = second.baseline - first.baseline
+    aligned = abs(first.x0 - second.x0) < 1.5 or abs(first.x1 - second.x1) < 1.5
+    return aligned and 0.8 * first.size < leading < 1.75 * first.size
+
+
+def _typesetting(findings: LayoutFindings, document: Document, laid_out,
+                 body: list[int]) -> None:
+    lines = findings.lines
+    in_heading = {i for heading in findings.headings for i in heading.lines}
+    pairs = [(a, b) for a, b in zip(body, body[1:])
+             if _continues_paragraph(lines[a], lines[b])]
+    _kept_whole(findings, document, pairs)
+    _hyphenated_ends(findings, document, laid_out, pairs, in_heading)
+    _short_lines(findings, body, pairs, in_heading)
+
+
+def _kept_whole(findings: LayoutFindings, document: Document, pairs) -> None:
+    from .typesetting import LINK_KINDS, allowed_break, broken_across
+
+    lines, reported = findings.lines, set()
+    web = document.profile.writer == "web"  # reflows on a phone: an address may wrap
+    for a, b in pairs:
+        for kind, text in broken_across(lines[a].text, lines[b].text, document.language):
+            if (lines[a].page, text) in reported or (web and kind in LINK_KINDS) or (
+                    allowed_break(kind, lines[a].text) and _too_wide(text, lines[a], lines[b])):
+                continue
+            reported.add((lines[a].page, text))
+            findings.failures.append(
+                f"a {kind}, '{text}', is broken over two lines on page {lines[a].page + 1} "
+                f"('{lines[a].text[-20:].replace(SOFT_HYPHEN_MARK, '-')}' / "
+                f"'{lines[b].text[:20]}'); keep it on one line [TYPESET-KEEP-WHOLE]")
+
+
+def _too_wide(text: str, first: Line, second: Line) -> bool:
+    """Whether a run is wider than the column (the wider of the two lines): then it
+    cannot stay on one line. Its width is estimated from the lines' own letters."""
+    per_char = max((line.x1 - line.x0) / max(len(line.text), 1) for line in (first, second))
+    return len(text) * per_char > 0.97 * max(line.x1 - line.x0 for line in (first, second))
+
+
+def _hyphenated(line: Line) -> bool:
+    return line.text.endswith(HYPHEN_ENDS)
+
+
+def _broken_word(first: Line, second: Line) -> str:
+    head = first.text.split()[-1].rstrip("".join(HYPHEN_ENDS))
+    return f"{head}-{second.text.split()[0]}" if second.text.split() else head
+
+
+def _hyphenated_ends(findings: LayoutFindings, document: Document, laid_out,
+                     pairs, in_heading: set[int]) -> None:
+    lines = findings.lines
+    boxes = _boxed_sections(document, laid_out)
+    per_page: dict[int, list[str]] = {}
+    for a, b in pairs:
+        if not _hyphenated(lines[a]):
+            continue
+        word = _broken_word(lines[a], lines[b])
+        per_page.setdefault(lines[a].page, []).append(word)
+        owner = next((section for section, box in boxes if _inside(lines[a], box)), None)
+        if a in in_heading or owner is not None:
+            where = (f"the heading '{_heading_of(findings, a)}'" if a in in_heading else
+                     f"the {'key points' if owner.type == 'key-points' else 'help box'} "
+                     f"'{owner.title}'")
+            findings.failures.append(
+                f"'{word}' is hyphenated at a line end in {where} (page "
+                f"{lines[a].page + 1}); reword it so no word breaks there "
+                "[TYPESET-HYPHEN-PLACE]")
+    limit = TYPESETTING.max_hyphenated_ends_per_page
+    for page, words in sorted(per_page.items()):
+        if len(words) > limit:
+            findings.failures.append(
+                f"page {page + 1} has {len(words)} hyphenated line ends "
+                f"({', '.join(words[:6])}); at most {limit}: reword or shorten the lines "
+                "around them [TYPESET-HYPHENS-PAGE]")
+
+
+def _boxed_sections(document: Document, laid_out):
+    """(section, (page, x0, x1, top, bottom)) of the key points and the help boxes, in
+    points from the trim's top-left: their border boxes as WeasyPrint laid them out
+    (the geometry it drew into the PDF), one per page a box runs over."""
+    wanted = {f"section-{section.id}": section for section in document.sections
+              if section.type in BOXED_TYPES}
+    found = []
+    for number, box, _ in page_boxes(laid_out):
+        element = getattr(box, "element", None)
+        section = wanted.get(element.get("id") or "") if element is not None else None
+        if section is None or getattr(box, "height", None) is None:
+            continue
+        x0, top = box.border_box_x() * PT_PER_PX, box.border_box_y() * PT_PER_PX
+        found.append((section, (number, x0, x0 + box.border_width() * PT_PER_PX, top,
+                                top + box.border_height() * PT_PER_PX)))
+    return found
+
+
+def _inside(line: Line, box) -> bool:
+    page, x0, x1, top, bottom = box
+    return line.page == page and x0 <= line.x0 and line.x1 <= x1 + 1 and \
+        top <= line.top and line.bottom <= bottom
+
+
+def _heading_of(findings: LayoutFindings, index: int) -> str:
+    return next(heading.title for heading in findings.headings if index in heading.lines)
+
+
+def _short_lines(findings: LayoutFindings, body: list[int], pairs,
+                 in_heading: set[int]) -> None:
+    """A paragraph's line holding one short word: after a line that does not end a
+    sentence, or before the paragraph's next line."""
+    lines = findings.lines
+    follows = {b: a for a, b in pairs}
+    leads = {a for a, _ in pairs}
+    longest = TYPESETTING.short_word_max_chars
+    for index in body:
+        line = lines[index]
+        if index in in_heading or len(line.words) != 1:
+            continue
+        letters = sum(char.isalnum() for char in line.words[0])
+        before = follows.get(index)
+        mid_sentence = before is not None and not lines[before].text.rstrip().endswith(
+            (".", ":", "!", "?", "\u3002"))
+        if letters <= longest and (mid_sentence or index in leads):
+            findings.failures.append(
+                f"'{line.text}' stands alone on a line (page {line.page + 1}, after "
+                f"'{lines[before].text[-25:] if before is not None else ''}'); reword the "
+                "sentence so no line holds one short word [TYPESET-SHORT-LINE]")
+
+
+# --- a draft's banner ----------------------------------------------------------------
+
+def _mark_lines(document: Document, lines: list[Line]) -> set[int]:
+    """The lines of a draft's or an out-of-date translation's banner."""
+    from .render_html import language_context
+
+    marks = language_context(document, ())["marks"]
+    if not marks:
+        return set()
+    whole = _norm(" ".join(marks))
+    return {index for index, line in enumerate(lines)
+            if len(line.text) >= 6 and _norm(line.text) in whole}
+
+
+MARK_FRAME_PT = (8.0, 2.0)  # the banner's padding and frame around its words (x, y)
+
+
+def _stamp_clear(findings: LayoutFindings, marks: set[int], drawings, page_sizes) -> None:
+    """The banner must not cover anything: no other text and no drawing but its own
+    frame (a page's or panel's background behind it is not covered)."""
+    lines = findings.lines
+    for index in sorted(marks):
+        mark = lines[index]
+        x0, x1 = mark.x0 - MARK_FRAME_PT[0], mark.x1 + MARK_FRAME_PT[0]
+        top, bottom = mark.top - MARK_FRAME_PT[1], mark.bottom + MARK_FRAME_PT[1]
+        covered = [f"'{line.text[:30]}'" for i, line in enumerate(lines)
+                   if i not in marks and line.page == mark.page and line.x0 < x1
+                   and x0 < line.x1 and line.top < bottom and top < line.bottom]
+        height = page_sizes[mark.page][1]
+        covered += ["a drawing" for page, dx0, dx1, dtop, dbottom in drawings
+                    if page == mark.page and dx0 < x1 and x0 < dx1 and dtop < bottom
+                    and top < dbottom and dbottom - dtop < 0.5 * height
+                    and not (x0 <= dx0 and dx1 <= x1 and top <= dtop and dbottom <= bottom)]
+        if covered:
+            findings.failures.append(
+                f"the banner '{mark.text[:40]}' (page {mark.page + 1}) is printed over "
+                f"{covered[0]}; it must overlap nothing [TYPESET-STAMP-CLEAR]")

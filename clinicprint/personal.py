@@ -236,8 +236,9 @@ def _brochure_pdf(project: Project, brochure: str, variant: str, profile: str,
 
     document = plan(project, [brochure], [variant], [profile], langs=[lang])[0]
     _translation_gate(document, gates)
-    html = render_html(document, project.brand, project.root, notices=project.notices)
-    return render_pdf(html, document, project.root, project.brand).pdf
+    from .build import render_fitting  # the notice where it fits, as the build places it
+
+    return render_fitting(document, project)[1].pdf
 
 
 def bundle_for_duplex(parts: list[list[bytes]]) -> bytes:

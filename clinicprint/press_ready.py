@@ -14,7 +14,7 @@ import re
 
 PLACEHOLDER = re.compile(r"\[[^\]]*\]|\b555[-.) ]*01\d\d\b|\(555\)\s*01\d-?\d{4}|"
                          r"\bexample\.(?:org|com|net)\b", re.IGNORECASE)
-BRAND_DETAILS = ("phone", "after_hours_phone", "address", "website", "email",
+BRAND_DETAILS = ("phone", "after_hours_phone", "tty", "address", "website", "email",
                  "scheduling_url")
 
 

@@ -17,6 +17,7 @@ from .layouts import (CMYK_PROFILE_ENV, KINDS, Profile, cmyk_profile, css_bleed_
                       trifold)
 from .markup import keep_last_words, markdown_block, markdown_inline
 from .merge import Document
+from .typesetting import keep_whole_html
 
 
 
@@ -54,8 +55,8 @@ def render_html(document: Document, brand: Brand, root: Path,
                 patient: dict[str, str] | None = None, notices: tuple = (),
                 notice_in: str | None = None) -> str:
     """`patient` fills a discharge sheet's write-in lines; without it they stay blank.
-    `notices`: the language-assistance lines (Project.notices); `notice_in`: a
-    brochure's panel for them (default: notice_panel)."""
+    `notices`: the language-assistance lines (Project.notices); `notice_in`: where a
+    brochure prints them: a panel's name, or {panel: lines} (default: notice_panel)."""
     kind = KINDS[document.handout.kind]
     profile = document.profile
     env = _environment(root / "templates")
@@ -77,15 +78,15 @@ def render_html(document: Document, brand: Brand, root: Path,
         if kind.name == "brochure" else None,
         **language_context(document, notices, sheet_id=bool((patient or {}).get("sheet-id"))),
     }
-    if notice_in:
-        context["notice_panel"] = notice_in
+    if kind.name == "brochure":
+        context["notice_lines"] = _notice_lines(document, notices, notice_in)
     template = profile.template or kind.template
     if profile.reading_edition:
         from .reading_order import reading_order
 
         context["reading_sections"] = reading_order(document.sections)
     try:
-        return env.get_template(template).render(context)
+        html = env.get_template(template).render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"templates/{exc.name or template}:{exc.lineno}: template "
                           f"syntax error: {exc.message}") from None
@@ -98,6 +99,9 @@ def render_html(document: Document, brand: Brand, root: Path,
     except RecursionError:
         raise RenderError(f"templates/{kind.template}: a macro or include calls itself "
                           "without end; check the templates") from None
+    # Phone numbers, addresses, dates, times and numbers with their units never break
+    # over two lines, wherever they come from (content, brand.yaml, the notice).
+    return keep_whole_html(html, document.language)
 
 
 def language_context(document: Document, notices: tuple, sheet_id: bool = False) -> dict:
@@ -110,44 +114,10 @@ def language_context(document: Document, notices: tuple, sheet_id: bool = False)
         marks.append(_both(language, "Draft translation, not reviewed"))
     if status is not None and status.stale:
         marks.append(_both(language, "Out-of-date translation: the English has changed"))
-    return {"language": language, "_": language.label, "notices": notices, "marks": marks,
-            "footer_room_in": footer_room_in(document, notices, sheet_id),
-            "strip_room_in": strip_room_in(document, notices),
-            "notice_panel": notice_panel(document) if document.handout.kind == "brochure"
-            else None}
+    return {"language": language, "_": language.label, "notices": notices, "marks": marks}
 
 
-# The notice's room, estimated from its length at the footer size (styles/languages.css
-# sets the line height); the layout checks still catch anything that does not fit.
-NOTICE_LINE, CHAR_EM = 1.05, 0.45
-EDGE_IN = 0.26  # from the paper's edge (styles/languages.css)
-
-
-def _notice_lines(document: Document, notices: tuple, width_in: float) -> int:
-    import math
-
-    size = document.variant.min_footer_pt
-    chars = sum(len(notice.text) + 12 for notice in notices)  # 12: the phone number
-    return math.ceil(chars * CHAR_EM * size / (width_in * 72)) if notices else 0
-
-
-FOOTER_CHARS = 100  # code, revision, medical review and variant, in any language
-
-
-def footer_room_in(document: Document, notices: tuple, sheet_id: bool = False) -> float:
-    """Discharge sheet: bottom margin for the notice and the footer line(s) under it,
-    in the footer box left of the page number (styles/languages.css: 1.4 in); the
-    desk's sheet id is a line of its own (templates/discharge.html)."""
-    import math
-
-    size = document.variant.min_footer_pt
-    width = document.profile.width_in - 1.1 - 1.4
-    lines = _notice_lines(document, notices, width)
-    lines += math.ceil(FOOTER_CHARS * CHAR_EM * size / (width * 72)) + sheet_id
-    return max(0.7, 0.28 + 0.1 + lines * 1.2 * size / 72)
-
-
-# The inside panels the notice may sit under (the third has the footer), and what a
+# The inside panels the notice may sit in (the third has the footer), and what a
 # picture counts for when their content is weighed.
 NOTICE_PANELS = ("inside-middle", "inside-left")
 FIGURE_CHARS = 500
@@ -160,21 +130,32 @@ def _weight(document: Document, panel: str) -> int:
 
 
 def notice_panel(document: Document) -> str:
-    """The inside panel with the least content: the notice goes under it, inside it
-    and clear of the folds (templates/brochure.html)."""
+    """The inside panel with the least content: the notice goes in it, after its
+    sections, clear of the folds (templates/brochure.html)."""
     return min(NOTICE_PANELS, key=lambda panel: (_weight(document, panel),
                                                  NOTICE_PANELS.index(panel)))
 
 
-def strip_room_in(document: Document, notices: tuple) -> float:
-    """Brochure: how far above the trim edge the notice's panel's content must end."""
-    if document.handout.kind != "brochure":
-        return 0.0
-    size = document.variant.min_footer_pt
-    geometry = trifold(document.profile)
-    width = geometry.inside[1 if notice_panel(document) == "inside-middle" else 0]
-    lines = _notice_lines(document, notices, width - 0.68)  # one panel
-    return max(0.62, EDGE_IN + 0.03 + lines * NOTICE_LINE * size / 72)
+def notice_plans(document: Document, notices: tuple) -> list[dict[str, tuple]]:
+    """Where a brochure's notice lines may go, in the order to try them: all in the
+    emptier inside panel, all in the other, then shared between the two in reading
+    order (inside-left's first), split where the characters are about even."""
+    first = notice_panel(document)
+    plans = [{first: notices}, *[{panel: notices} for panel in NOTICE_PANELS if panel != first]]
+    if len(notices) > 1:
+        sizes = [len(notice.text) for notice in notices]
+        half = min(range(1, len(notices)),
+                   key=lambda k: abs(sum(sizes[:k]) - sum(sizes[k:])))
+        left, middle = "inside-left", "inside-middle"
+        plans.append({left: notices[:half], middle: notices[half:]})
+    return plans
+
+
+def _notice_lines(document: Document, notices: tuple, notice_in) -> dict[str, tuple]:
+    """{panel: its notice lines}: `notice_in` a panel's name or such a plan."""
+    if isinstance(notice_in, dict):
+        return notice_in
+    return {notice_in or notice_panel(document): notices}
 
 
 def _both(language, english: str) -> str:

@@ -137,6 +137,10 @@ def _weasyprint_warnings() -> Iterator[list[str]]:
         LOGGER.propagate = propagate
 
 
+# A language-assistance line printed in a Noto font says so (templates/macros.html).
+NAME_FONT_MARK = "data-name-font"
+
+
 def lay_out(html: str, document: Document, root: Path, brand: Brand,
             font_faces: tuple[str, ...] = ()):
     """Lay out the pages (WeasyPrint's Document) without writing a PDF yet.
@@ -144,6 +148,11 @@ def lay_out(html: str, document: Document, root: Path, brand: Brand,
     import_weasyprint()
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError
+
+    from .name_fonts import NAME_FONTS_CSS
+
+    if NAME_FONT_MARK in html and NAME_FONTS_CSS not in font_faces:
+        font_faces = (*font_faces, NAME_FONTS_CSS)  # a notice line in the Noto fonts
 
     also, recolour = (), None
     if document.profile.cmyk:

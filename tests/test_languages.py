@@ -138,7 +138,7 @@ def test_english_documents_have_no_translation_marks(built: Path) -> None:
 
 
 def test_language_assistance_notice_is_on_every_document(built: Path) -> None:
-    lines = [notice.line(PROJECT.brand.phone) for notice in PROJECT.notices]
+    lines = [notice.line(PROJECT.brand.phone, PROJECT.brand.tty) for notice in PROJECT.notices]
     assert {notice.lang for notice in PROJECT.notices} >= {"en-US", "es-US"}
     for document in DOCUMENTS:
         text = words_of(built / document.relative_path).replace(" ", "")
