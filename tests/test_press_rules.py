@@ -156,6 +156,10 @@ DEFECTS = {
     "6pt-rich-black": (_draw(_text(b"0.6 0.4 0.4 1 k", 6), **FONT), "PRESS-RICH-BLACK"),
     "rule-rich-black": (_draw(b"0.6 0.4 0.4 1 K 0.3 w 60 300 m 200 300 l S"),
                         "PRESS-RICH-BLACK"),
+    # A rule as WeasyPrint draws a one-sided border: the 0.5 pt between two boxes
+    # filled even-odd, in a four-colour dark grey.
+    "ring-rich-black": (_draw(b"0.3 0.15 0 0.7 k 60 300 140 20 re 60 300.5 140 19.5 re f*"),
+                        "PRESS-RICH-BLACK"),
     "image-40ppi": (_draw(b"36 0 0 36 60 300 cm /ImTest Do", XObject=_image), "GWG-IMAGE-RES"),
     "stops-at-trim": (_draw(b"0 1 0 0 k 0 250 50 100 re f"), "PRESS-BLEED"),
     "text-on-fold": (_draw(_text(b"0 0 0 1 k", 10, x=230, y=250), **FONT), "PRESS-FOLD"),
