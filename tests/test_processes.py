@@ -11,12 +11,13 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, documents_of, run_pipeline
-from library_extra import BROCHURE, DISCHARGE
+from library_extra import BROCHURE, DISCHARGE, copy_library
 
 VARIANT = documents_of()[0].variant.name
 
@@ -29,20 +30,35 @@ def run_in(temporary: Path, *args: str, project: Path) -> subprocess.CompletedPr
 # Workers and the press preflight (Ghostscript's plates) in a parallel build; renders in
 # the process itself (`check` renders one document at a time, as `build --jobs 1` does);
 # a nurse's sheet with its brochure.
-@pytest.mark.parametrize("args", [
-    ("build", "--jobs", "2", "--force", "--variant", VARIANT, "--profile", "press",
-     "--profile", "office"),
-    ("check", "--variant", VARIANT, "--handout", DISCHARGE),
-    ("discharge", "--patient", "Test Person", "--with-brochure", "-o", "bundle.pdf"),
-], ids=["parallel-build", "check", "discharge-brochure"])
-def test_the_temporary_folder_is_as_empty_after_a_run_as_before(project: Path, tmp_path: Path,
-                                                                 args: tuple[str, ...]) -> None:
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    proc = run_in(temporary, *args, project=project)
+RUNS = {
+    "parallel-build": ("build", "--jobs", "2", "--force", "--variant", VARIANT, "--profile",
+                       "press", "--profile", "office"),
+    "check": ("check", "--variant", VARIANT, "--handout", DISCHARGE),
+    "discharge-brochure": ("discharge", "--patient", "Test Person", "--with-brochure", "-o",
+                           "bundle.pdf"),
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Each run in its own copy of the library with its own temporary folder; the runs
+    are independent, so they go side by side (two cores)."""
+    def one(name: str) -> tuple[Path, Path, subprocess.CompletedProcess]:
+        home = tmp_path_factory.mktemp(name)
+        project, temporary = copy_library(home / "project"), home / "tmp"
+        temporary.mkdir()
+        return project, temporary, run_in(temporary, *RUNS[name], project=project)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(RUNS, pool.map(one, RUNS)))
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_the_temporary_folder_is_as_empty_after_a_run_as_before(runs: dict, name: str) -> None:
+    project, temporary, proc = runs[name]
     assert proc.returncode == 0, proc.stderr.decode()
     assert list(temporary.iterdir()) == []
-    if args[0] == "build":  # both kinds, press included
+    if name == "parallel-build":  # both kinds, press included
         assert {p.parent.name for p in (project / "output/press").rglob("*.pdf")} == {BROCHURE}
         assert {p.parent.name for p in (project / "output/office").rglob("*.pdf")} == \
             {BROCHURE, DISCHARGE}
