@@ -12,7 +12,6 @@ session's build (`built`), which is up to date in the copy because input keys ha
 files by their path inside the project, never the folder the project is in.
 """
 
-
 from __future__ import annotations
 
 import datetime as dt
