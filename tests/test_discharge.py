@@ -66,7 +66,8 @@ def test_fully_filled_sheet_shows_every_detail(tmp_path: Path) -> None:
                      "day and night: (727) 555-2400"):
         assert expected in text, expected
     assert "Stay safe from falls" in text  # the seniors variant
-    limit = load_project(LIBRARY.root).variants["seniors-osteoporosis"].max_pages.get("discharge", 2)
+    limit = load_project(LIBRARY.root).variants["seniors-osteoporosis"].max_pages.get(
+        "discharge", 2)
     assert len(PdfReader(tmp_path / path).pages) <= limit  # large print: up to two sheets
 
 
