@@ -216,7 +216,9 @@ def text_sizes(pdf: bytes) -> list[tuple[float, float, str]]:
             text_page = page.get_textpage()
             last = None
             for index in range(text_page.count_chars()):
-                char = chr(raw.FPDFText_GetUnicode(text_page.raw, index))
+                # A subset font may map spaces and no-break spaces to one glyph.
+                char = chr(raw.FPDFText_GetUnicode(text_page.raw, index)).replace(
+                    "\u00a0", " ")
                 if raw.FPDFText_IsGenerated(text_page.raw, index) or char in "\r\n":
                     last = None
                     continue

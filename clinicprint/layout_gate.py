@@ -178,7 +178,8 @@ def _page_lines(page, number: int, left: float, top: float, raw) -> list[Line]:
     baselines: dict[int, float] = {}  # id(line) -> baseline, to tell rows apart
     current: Line | None = None
     for index in range(text_page.count_chars()):
-        char = chr(raw.FPDFText_GetUnicode(text_page.raw, index))
+        # A subset font may map spaces and no-break spaces to one glyph.
+        char = chr(raw.FPDFText_GetUnicode(text_page.raw, index)).replace("\u00a0", " ")
         if raw.FPDFText_IsGenerated(text_page.raw, index) and char in "\r\n":
             current = None  # PDFium's own line break
             continue
@@ -571,7 +572,7 @@ def _without_repeated_marks(drawn: list[tuple]) -> list[tuple]:
     behind the content (the SAMPLE of a press file made from placeholder details),
     not content."""
     def band(item):
-        return item[0], round(item[3]), round(item[4]), round(item[2] - item[1])
+        return item[0], round(item[3]), round(item[4])
     counts: dict[tuple, int] = {}
     for item in drawn:
         if item[0] == 5:

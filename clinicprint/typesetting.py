@@ -34,11 +34,12 @@ KINDS = ("phone number", "email address", "web address", "date", "time",
 LINK_KINDS = ("email address", "web address")
 TAG = re.compile(r"(<[^>]*>)")
 # Short words stay with the next word, and a block's last word with the one before
-# it, so no line holds one short word (the layout gate's TYPESET-SHORT-LINE). Bound
-# by a span that does not wrap, never by no-break spaces: a PDF's subset font maps
-# both spaces to one glyph, and its text would then read back with no-break spaces.
-SHORT_WORDS = re.compile(r"(?<!\w)(?:\w{1,2} )+[^\s<]+")
-LAST_WORDS = re.compile(r"[^\s<]+ [^\s<]{1,6}\s*$")
+# it, so no line holds one short word (the layout gate's TYPESET-SHORT-LINE): bound
+# by no-break spaces (a span that does not wrap makes WeasyPrint break lines early).
+# A PDF's subset font then maps both spaces to one glyph, so its text may read back
+# with no-break spaces for spaces: the gates' readers take them as spaces.
+SHORT_WORD = re.compile(r"(?<![\w\u00a0])(\w{1,2}) (?=[\w(¿¡])")
+LAST_WORD = re.compile(r"(?<=\S) (\S{1,6}\s*)$")
 BLOCK_END = re.compile(r"</(?:p|li|dd|dt|figcaption|h[1-6]|td|th)>", re.IGNORECASE)
 NO_TEXT_ELEMENTS = ("style", "script", "head", "title")
 
@@ -111,29 +112,11 @@ def keep_whole_html(html: str, language) -> str:
 
 
 def _kept_together(text: str, found: re.Pattern, block_end: bool) -> str:
-    """The text with its runs kept whole, and its short words bound, each in a span."""
-    links = [(m.start(), m.end(), _span(m)) for m in found.finditer(text)
-             if kind_of(m) in LINK_KINDS]
-    ranges = [(m.start(), m.end()) for m in found.finditer(text)
-              if kind_of(m) not in LINK_KINDS]
-    ranges += [(m.start(), m.end()) for m in SHORT_WORDS.finditer(text)]
+    """The text with its short words bound and its runs kept whole (each in a span)."""
+    text = SHORT_WORD.sub("\\1\u00a0", text)
     if block_end:
-        ranges += [(m.start(), m.end()) for m in LAST_WORDS.finditer(text)]
-    ranges = [(a, b) for a, b in ranges
-              if not any(a < end and start < b for start, end, _ in links)]
-    merged: list[list[int]] = []
-    for start, end in sorted(ranges):
-        if merged and start < merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    pieces = sorted([(a, b, f'<span class="whole">{text[a:b].rstrip()}</span>'
-                      + text[a:b][len(text[a:b].rstrip()):]) for a, b in merged] + links)
-    out, last = [], 0
-    for start, end, html in pieces:
-        out += [text[last:start], html]
-        last = end
-    return "".join(out) + text[last:]
+        text = LAST_WORD.sub("\u00a0\\1", text)
+    return found.sub(_span, text)
 
 
 LINK_BREAKS = re.compile(r"(?<=[/@-])(?=[^/@-])")  # after a slash, an @ or a hyphen

@@ -18,6 +18,7 @@ handouts' topics, and the other tests' handouts cover none.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,9 +175,23 @@ def _dates() -> dict[str, Any]:
                        "next_review": today + dt.timedelta(days=365)}}
 
 
+def prose(count: int, start: int = 0) -> str:
+    """`count` of the short sentences, in turn from `start`: text of a chosen length."""
+    return " ".join(ENGLISH[(start + n) % len(ENGLISH)] for n in range(count))
+
+
+# How much text each panel's sections hold, in sentences, so that every panel is at
+# least 75 % full (the layout gate's LAYOUT-PANEL-FILL) and none overflows, with the
+# language-assistance notice (language-assistance.yaml) in the inside panels: at the
+# general print size, and at the large print's (fewer sentences).
+FILL = {"tips": 15, "before": 8, "about": 42, "after": 31}
+LARGE_PRINT_FILL = {"tips": 4, "before": 2, "about": 2, "after": 12, "more": 5}
+
+
 def brochure(code: str, title: str = "Test brochure") -> dict[str, Any]:
     """A brochure with a section on every panel, each panel's kind of content, a figure
-    and pictograms, and overrides in each variant."""
+    and pictograms, and overrides in each variant; every panel as full as a finished
+    brochure's."""
     return {
         "kind": "brochure", "title": title, "subtitle": "A short test of the layout",
         "summary": ENGLISH[0], "document_code": code, **_dates(),
@@ -186,32 +201,52 @@ def brochure(code: str, title: str = "Test brochure") -> dict[str, Any]:
              "panel": "fold-in", "title": "Key points", "items": list(ENGLISH[:3])},
             {"id": "questions", "type": "questions", "topic": "questions",
              "panel": "fold-in", "title": "Questions to ask", "items": list(ENGLISH[3:5])},
+            {"id": "tips", "topic": "recovery", "panel": "fold-in", "title": "Good to know",
+             "body": prose(FILL["tips"], 1)},
             {"id": "before", "topic": "contact", "panel": "back", "title": "Before you come",
-             "body": f"{ENGLISH[5]}\n\n- {ENGLISH[1]}\n- {ENGLISH[2]}\n"},
+             "body": _bullets(FILL["before"], 5)},
             {"id": "about", "topic": "about", "panel": "inside-left", "title": "What it is",
-             "body": " ".join(ENGLISH[:3])},
+             "body": prose(FILL["about"])},
             {"id": "picture", "panel": "inside-middle", "title": "Where it goes",
              "figure": {"src": FIGURE, "alt": "A drawing of the spine from the side.",
                         "caption": "The spine from the side."}},
             {"id": "steps", "topic": "recovery", "panel": "inside-right",
              "title": "After it is done", "items": list(ENGLISH[1:4]),
              "icons": [{"src": ICON, "alt": "Pictogram: rest, then walk."}]},
+            {"id": "after", "topic": "recovery", "panel": "inside-right",
+             "title": "At home", "body": prose(FILL["after"], 2)},
         ],
         "overrides": {
             "seniors-osteoporosis": {
                 "subtitle": "A test in large print",
-                "replace": {"about": {"title": "What is it?", "body": ENGLISH[0]}},
-                "add": [{"id": "bones", "topic": "recovery", "panel": "fold-in",
-                         "title": "Keep your bones strong", "body": ENGLISH[2]}],
+                "replace": {
+                    "about": {"title": "What is it?", "body": prose(LARGE_PRINT_FILL["about"])},
+                    "tips": {"body": prose(LARGE_PRINT_FILL["tips"], 1)},
+                    "before": {"body": _bullets(LARGE_PRINT_FILL["before"], 5)},
+                    "after": {"body": prose(LARGE_PRINT_FILL["after"], 2)},
+                },
+                "add": [{"id": "bones", "topic": "recovery", "panel": "back",
+                         "after": "before", "title": "Keep your bones strong",
+                         "body": ENGLISH[2]},
+                        {"id": "more", "topic": "procedure", "panel": "inside-middle",
+                         "title": "How it feels",
+                         "body": prose(LARGE_PRINT_FILL["more"], 3)}],
             },
             "oncology": {
-                "replace": {"key-points": {"items": list(ENGLISH[2:5])}},
+                "replace": {"key-points": {"items": list(ENGLISH[2:5])},
+                            "before": {"body": _bullets(FILL["before"] - 2, 5)}},
                 "add": [{"id": "teams", "topic": "procedure", "panel": "back",
                          "after": "before", "title": "Your two teams",
                          "body": ENGLISH[4]}],
             },
         },
     }
+
+
+def _bullets(count: int, start: int = 0) -> str:
+    """A sentence, then a list of `count` - 1 items: a body with a list in it."""
+    return prose(1, start) + "\n\n" + "".join(f"- {prose(1, start + n)}\n"
+                                               for n in range(1, count))
 
 
 def discharge(code: str, companion: str | None = None,
@@ -297,7 +332,7 @@ def _spanish_like(key: str, english: dict[str, Any], number: int) -> dict[str, A
         if name in ("title", "subtitle"):
             text[name] = f"Parte {number}" if name == "title" else SPANISH[3]
         elif name in ("summary", "body"):
-            text[name] = SPANISH[index % len(SPANISH)]
+            text[name] = _spanish_text(value, index)
         elif name == "items":
             text[name] = [_spanish_item(item, n) for n, item in enumerate(value)]
         elif name == "figure":
@@ -309,6 +344,18 @@ def _spanish_like(key: str, english: dict[str, Any], number: int) -> dict[str, A
             text[name] = SPANISH_CHOICES.get(key.split(".")[-1],
                                              [f"opción {n}" for n in range(len(value))])
     return text
+
+
+def _spanish_text(english: str, index: int) -> str:
+    """As many Spanish sentences as the English has, paragraph by paragraph and list
+    item by list item: a translation about as long as the English."""
+    lines = []
+    for number, line in enumerate(english.split("\n")):
+        bullet = "- " if line.startswith("- ") else ""
+        count = len(re.findall(r"[.!?](?:\s|$)", line))
+        lines.append(bullet + " ".join(SPANISH[(index + number + n) % len(SPANISH)]
+                                       for n in range(count)) if line.strip() else "")
+    return "\n".join(lines).strip() or SPANISH[index % len(SPANISH)]
 
 
 def _spanish_item(english: str, index: int) -> str:
