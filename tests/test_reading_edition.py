@@ -226,3 +226,27 @@ def test_a_summary_leads_where_no_key_points_follow() -> None:
     project = load_project(LIBRARY.root)
     html = render_html(without, project.brand, LIBRARY.root, notices=project.notices)
     assert squash(document.summary) in squash(re.sub(r"<[^>]+>", " ", html))
+
+
+def test_only_a_plain_drawing_goes_into_the_page_and_its_ids_stay_its_own(
+        tmp_path: Path) -> None:
+    """Two drawings with words and the same gradient id: each keeps its own; one that
+    carries a script stays a picture (a browser never runs a picture's script)."""
+    from clinicprint.web_edition import web_page
+
+    labelled = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><title>T</title>'
+                '<linearGradient id="g"/><rect fill="url(#g)" width="9" height="9"/>'
+                '<text x="1" y="9">{}</text>{}</svg>')
+    (tmp_path / "a.svg").write_text(labelled.format("One", ""), encoding="utf-8")
+    (tmp_path / "b.svg").write_text(labelled.format("Two", ""), encoding="utf-8")
+    (tmp_path / "c.svg").write_text(labelled.format("Three", "<script>alert(1)</script>"),
+                                    encoding="utf-8")
+    html = "".join(f'<figure><img src="{name}.svg" alt="Drawing &amp; {name}"></figure>'
+                   for name in "abc")
+    page, inputs = web_page(html, tmp_path, "test page")
+    page = page.decode("utf-8")
+    assert page.count("<svg") == 2 and 'aria-label="Drawing &amp; a"' in page
+    assert 'id="figure1-g"' in page and 'url(#figure2-g)' in page and "<title>" not in page
+    assert "<script" not in page and 'alt="Drawing &amp; c"' in page
+    assert "data:image/svg+xml;base64," in page
+    assert set(inputs) == {"a.svg", "b.svg", "c.svg"}
