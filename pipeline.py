@@ -265,32 +265,58 @@ def _field_values(given: tuple[str, ...], options: tuple[str, ...]) -> dict[str,
                    "access code.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port to listen on (0: any free port, printed at start).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Another name or address the desk answers to, e.g. the name the ward's "
+                   "HTTPS proxy passes on (repeatable). Loopback names, --host and, for "
+                   "0.0.0.0, this computer's own names and addresses are always served.")
 @click.option("--access-code-file", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="File holding the access code nurses type once per "
-                                 "browser session.  [default: $DESK_ACCESS_CODE]")
+                                 "browser session; readable by the desk's account only "
+                                 "(chmod 600).  [default: $DESK_ACCESS_CODE]")
 @click.option("--record", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV file that gets one line per sheet handed out (no patient data).  "
                    "[default: records/discharge-desk.csv in the project]")
 @click.option("--renderers", type=click.IntRange(1, 32), default=None,
               help="Warm renderer processes.  [default: the number of CPUs]")
+@click.option("--render-timeout", type=click.FloatRange(1, 300), default=15.0,
+              show_default=True, help="Seconds a sheet may take to make; a renderer that "
+                                      "takes longer is replaced and the nurse told at once.")
 @click.option("--client-timeout", type=click.FloatRange(1, 600), default=20.0,
               show_default=True, help="Seconds a request may take to arrive before it is "
                                       "answered with 408.")
+@click.option("--idle-timeout", type=click.IntRange(1, 3600), default=30, show_default=True,
+              help="Seconds an idle connection is kept open.")
+@click.option("--max-connections", type=click.IntRange(2, 900), default=100,
+              show_default=True, help="Open connections in all; at the limit the "
+                                      "longest-idle one is closed to make room.")
+@click.option("--connections-per-client", type=click.IntRange(1, 900), default=16,
+              show_default=True, help="Open connections from one address (raise it behind "
+                                      "a proxy: every nurse then comes from its address).")
+@click.option("--max-sessions", type=click.IntRange(1, 100_000), default=1000,
+              show_default=True, help="Browsers kept signed in with the access code; the "
+                                      "longest-signed-in is asked again beyond it.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, access_code_file: Path | None,
-          record: Path | None, renderers: int | None, client_timeout: float) -> None:
+def serve(ctx: click.Context, host: str, port: int, allowed_hosts: tuple[str, ...],
+          access_code_file: Path | None, record: Path | None, renderers: int | None,
+          render_timeout: float, client_timeout: float, idle_timeout: int,
+          max_connections: int, connections_per_client: int, max_sessions: int) -> None:
     """Start the discharge desk: a web page where nurses fill in and print sheets.
 
     Listens on http://127.0.0.1:8765/ by default. Patient details stay in memory
     for one request: never in logs, files or caches. Stop with Ctrl-C.
     """
-    from clinicprint.desk import DeskConfig, read_access_code, serve as run_desk
+    from clinicprint.desk import DeskConfig, serve as run_desk
+    from clinicprint.desk_access import read_access_code
     from clinicprint.desk_workers import default_size
 
     config = DeskConfig(root=_root(ctx), host=host, port=port,
                         access_code=read_access_code(access_code_file),
                         record=record.resolve() if record else None,
-                        renderers=renderers or default_size(), client_timeout=client_timeout)
+                        renderers=renderers or default_size(), client_timeout=client_timeout,
+                        allowed_hosts=allowed_hosts, render_timeout=render_timeout,
+                        idle_timeout=idle_timeout, max_connections=max_connections,
+                        connections_per_client=connections_per_client,
+                        max_sessions=max_sessions)
     run_desk(config, announce=lambda line: click.echo(line, err=True))
 
 

@@ -131,18 +131,11 @@ def check_notice_room(laid_out, document) -> None:
                                   "language-assistance.yaml")
     if document.handout.kind != "brochure":
         return
-    for page in laid_out.pages:
-        anchors = page.anchors
-        if "language-help" not in anchors or "limit-inside-left" not in anchors:
-            continue
-        top, limit = anchors["language-help"][1], anchors["limit-inside-left"][1]
-        if top < limit - 0.5:
-            raise RenderError(f"{document.label}: the language-assistance notice is "
-                              f"{(limit - top) * 0.75:.0f} pt taller than its room under "
-                              "the inside panels; shorten a line in language-assistance.yaml")
-        return
-    raise RenderError(f"{document.label}: the language-assistance notice is missing from "
-                      "the template")
+    # A brochure's notice is in the flow of one inside panel (templates/brochure.html),
+    # so the panel's overflow check measures it with the panel's content.
+    if not any("language-help" in page.anchors for page in laid_out.pages):
+        raise RenderError(f"{document.label}: the language-assistance notice is missing from "
+                          "the template")
 
 
 def _notice_boxes(box):

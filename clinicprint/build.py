@@ -44,11 +44,13 @@ class GateOptions:
 
 def plan(project: Project, handouts: Iterable[str] = (), variants: Iterable[str] = (),
          profiles: Iterable[str] = (), pdfx: str = "x-4",
-         langs: Iterable[str] = ()) -> list[Document]:
+         langs: Iterable[str] = (), with_unready: bool = False) -> list[Document]:
     """Every language x handout x variant x profile selected, in a stable order.
 
     A handout is built only in the variants and profiles it is made in, and in the
-    languages it is translated into (translations.translated)."""
+    languages it is translated into (translations.translated); never in press from a
+    draft or stale translation (press_ready.py) unless `with_unready` (the build lists
+    those to say so)."""
     from .languages import select
     from .translations import merge_in, translated
 
@@ -65,6 +67,10 @@ def plan(project: Project, handouts: Iterable[str] = (), variants: Iterable[str]
     if not made:
         raise PipelineError("nothing to build: no selected handout is made in the selected "
                             "variants and profiles (see `python pipeline.py list`)")
+    if not with_unready:
+        from .press_ready import split_press_ready
+
+        documents = split_press_ready(documents)[0]
     return documents
 
 
@@ -112,9 +118,6 @@ class Outcome:
 def render_outcome(document: Document, project: Project, gates: GateOptions) -> Outcome:
     """Render one document and hold it to every gate but reading level (see finish)."""
     from .gates import prose_of, run_gates
-    from .render_html import render_html
-    from .render_pdf import render_pdf
-
     from .translations import translation_gate
 
     outcome = Outcome(document)
@@ -122,9 +125,7 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
     if outcome.problems:
         return outcome  # never print English, or out-of-date words, in a translation
     try:
-        html = render_html(document, project.brand, project.root, notices=project.notices)
-        rendered = render_pdf(html, document, project.root, project.brand,
-                              layout_checks=gates.enabled)
+        html, rendered = _render_fitting_notice(document, project, gates.enabled)
     except PipelineError as exc:
         outcome.problems += getattr(exc, "problems", [exc.message])
         return outcome
@@ -141,10 +142,11 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
         if document.profile.extension == "pdf":
             rendered = dataclasses.replace(rendered, pdf=mark_pages(rendered.pdf))
     if gates.enabled and document.profile.cmyk:
-        from .preflight import problems
+        from .preflight import folds_for, problems
 
         # Its warnings (image resolution) repeat the renderer's, which name the file.
-        outcome.problems += problems(rendered.pdf, document.label, document.profile)[0]
+        outcome.problems += problems(rendered.pdf, document.label, document.profile,
+                                     folds_for(document.handout.kind, document.profile))[0]
     if gates.enabled:
         outcome.report = run_gates(document, project, html, rendered.layout, rendered.pdf,
                                    gates.today, gates.allow_expired, reading=False)
@@ -158,6 +160,28 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
         outcome.problems.append(exc.message)
     outcome.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return outcome
+
+
+def _render_fitting_notice(document: Document, project: Project, layout_checks: bool = True):
+    """A brochure's language-assistance notice goes in one inside panel: the one with
+    the least content first, the other if that one overflows (render_html.notice_panel).
+    Without `layout_checks` (--no-gates) the last try is written whatever it holds."""
+    from .render_html import NOTICE_PANELS, notice_panel, render_html
+    from .render_pdf import render_pdf
+
+    first = notice_panel(document) if document.handout.kind == "brochure" else None
+    panels = [first, *[panel for panel in NOTICE_PANELS if first and panel != first]]
+    for panel in panels:
+        last = panel == panels[-1]
+        html = render_html(document, project.brand, project.root, notices=project.notices,
+                           notice_in=panel)
+        try:
+            return html, render_pdf(html, document, project.root, project.brand,
+                                    layout_checks=layout_checks or not last)
+        except PipelineError as exc:
+            if last or (layout_checks and f"panel '{panel}' overflows" not in exc.message):
+                raise
+    raise AssertionError("unreachable")
 
 
 def _field_room(document: Document, project: Project) -> list[str]:
@@ -291,7 +315,9 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
 
     `planned` hears how many documents the build covers before any is reported."""
     project = load_project(root)
-    documents = shard_of(plan(project, handouts, variants, profiles, pdfx, langs), shard)
+    documents = shard_of(plan(project, handouts, variants, profiles, pdfx, langs,
+                              with_unready=True), shard)
+    documents, press_notes = _press_ready(documents, project, output)
     planned(len(documents))
     result = BuildResult()
     result.failures, result.notes = untranslated_in(project, handouts, langs)
@@ -299,6 +325,7 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
     hashes = FileHashes(project.root)
     stale, fresh = ((documents, []) if force
                     else stale_documents(project, documents, output, hashes))
+    result.warnings += press_notes
     by_path = {document.relative_path: document for document in documents}
     for entry in fresh:
         _keep_fresh(result, by_path[entry.path], entry, output, gates, report)
@@ -315,6 +342,23 @@ def untranslated_in(project: Project, handouts: Iterable[str], langs: Iterable[s
 
     return untranslated(project, list(handouts) or list(project.handouts),
                         select(project.languages, list(langs)))
+
+
+def _press_ready(documents: list[Document], project: Project,
+                 output: Path) -> tuple[list[Document], list[str]]:
+    """No press PDF of a draft or stale translation (an old one is removed); a SAMPLE
+    mark while brand.yaml holds placeholders. One line each (press_ready.py)."""
+    from .press_ready import sample_notice, skipped_notice, split_press_ready
+
+    documents, skipped = split_press_ready(documents)
+    notes = [skipped_notice(reason, group) for reason, group in skipped.items()]
+    for group in skipped.values():
+        for document in group:
+            (output / document.relative_path).unlink(missing_ok=True)
+    sample = sample_notice(project.brand)
+    if sample and any(document.profile.cmyk for document in documents):
+        notes.append(sample)
+    return documents, notes
 
 
 def _keep_fresh(result: BuildResult, document: Document, entry: ManifestEntry, output: Path,

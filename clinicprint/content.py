@@ -158,6 +158,7 @@ class Project:
     translations: dict = field(default_factory=dict)   # (lang, handout id) -> Translation
     plain_words_by_lang: dict = field(default_factory=dict)
     notices: tuple = ()                                # language-assistance lines
+    termbases: dict = field(default_factory=dict)      # lang -> termbase.Term tuple
 
 
 # --- brand ---------------------------------------------------------------

@@ -1,25 +1,24 @@
 """The discharge desk: one web page where a nurse fills in a patient's sheet and prints it.
 
-The web layer is thin: it checks the session (access code, CSRF token), validates
-the form with the `discharge` command's own rules (personal.parse_patient), lends
-the job to a warm renderer process (desk_workers) and returns the PDF. Patient
-details live in memory for the length of the request: the access log names the
-route and status only, and the record of sheets handed out has no patient data.
+The web layer is thin: it checks the Host name, the session and the CSRF token
+(desk_access), validates the form with the `discharge` command's own rules
+(personal.parse_patient), lends the job to a warm renderer process (desk_workers)
+and returns the PDF. Patient details live in memory for the length of the request:
+the access log names the route and status only, and the record of sheets handed
+out has no patient data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import ipaddress
 import logging
+import math
 import os
+import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +27,8 @@ from werkzeug.exceptions import HTTPException
 
 from . import personal
 from .content import Project, load_project
+from .desk_access import (AllowedHosts, Lockout, Sessions, check_access,
+                          check_allowed_hosts)
 from .desk_workers import Job, NoRenderer, RendererFailed, RendererPool, discharge_handouts
 from .errors import PipelineError
 
@@ -37,11 +38,8 @@ HERE = Path(__file__).resolve().parent / "desk"
 
 DEFAULT_PORT = 8765
 BODY_LIMIT = 64 * 1024          # a filled form is under 4 KB
-ACCESS_CODE_ENV = "DESK_ACCESS_CODE"
-MIN_ACCESS_CODE = 8
 SESSION_COOKIE = "desk_session"
-SESSION_HOURS = 12              # one shift
-MAX_SESSIONS = 10_000
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 PAPERS = {"office": "US Letter", "office-a4": "A4"}
 TRUE_VALUES = ("on", "1", "true", "yes")
 CHOICE_FIELDS = ("handout", "variant", "lang", "profile")
@@ -74,109 +72,12 @@ class DeskConfig:
     renderers: int = 2
     threads: int = 16
     client_timeout: float = 20.0     # a request must arrive in full within this time
-
-
-# --- options, checked before anything starts ------------------------------------------
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def read_access_code(code_file: Path | None) -> str | None:
-    """The code from --access-code-file, else from $DESK_ACCESS_CODE, else None."""
-    if code_file is not None:
-        try:
-            code = code_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
-            raise PipelineError(f"{code_file}: cannot read the access code file") from None
-        where = str(code_file)
-    else:
-        code = (os.environ.get(ACCESS_CODE_ENV) or "").strip()
-        where = f"${ACCESS_CODE_ENV}"
-        if not code:
-            return None
-    if len(code) < MIN_ACCESS_CODE:
-        raise PipelineError(f"{where}: the access code is shorter than {MIN_ACCESS_CODE} "
-                            "characters; choose a longer one")
-    return code
-
-
-def check_access(host: str, code: str | None) -> None:
-    if not is_loopback(host) and not code:
-        raise PipelineError(
-            f"--host {host}: other computers can reach the desk there, so it needs an "
-            f"access code: put one in a file and add --access-code-file FILE, or set "
-            f"{ACCESS_CODE_ENV}")
-
-
-# --- sessions, CSRF and the access code ---------------------------------------------
-
-
-class Sessions:
-    """Browser sessions in memory: a random id in a cookie, whether the access code
-    was given, and a CSRF token derived from the id. Nothing about patients."""
-
-    def __init__(self, access_code: str | None):
-        self._secret = secrets.token_bytes(32)
-        self._code = _digest(access_code) if access_code else None
-        self._known: OrderedDict[str, tuple[float, bool]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @property
-    def needs_code(self) -> bool:
-        return self._code is not None
-
-    def new(self) -> str:
-        sid = secrets.token_urlsafe(24)
-        with self._lock:
-            self._known[sid] = (time.time(), not self.needs_code)
-            while len(self._known) > MAX_SESSIONS:
-                self._known.popitem(last=False)
-        return sid
-
-    def valid(self, sid: str | None) -> bool:
-        return self._entry(sid) is not None
-
-    def authorised(self, sid: str | None) -> bool:
-        if not self.needs_code:
-            return True
-        entry = self._entry(sid)
-        return bool(entry and entry[1])
-
-    def _entry(self, sid: str | None):
-        if not sid:
-            return None
-        with self._lock:
-            entry = self._known.get(sid)
-            if entry and time.time() - entry[0] > SESSION_HOURS * 3600:
-                del self._known[sid]
-                return None
-            return entry
-
-    def token(self, sid: str) -> str:
-        return hmac.new(self._secret, sid.encode(), hashlib.sha256).hexdigest()
-
-    def token_ok(self, sid: str | None, token: str) -> bool:
-        return bool(sid) and self.valid(sid) and hmac.compare_digest(
-            self.token(sid).encode(), token.encode("utf-8", "replace"))
-
-    def try_code(self, sid: str, code: str) -> bool:
-        """Compare in constant time: both sides are hashed to equal length first."""
-        ok = self._code is not None and hmac.compare_digest(self._code, _digest(code))
-        if ok:
-            with self._lock:
-                self._known[sid] = (time.time(), True)
-        return ok
-
-
-def _digest(code: str) -> bytes:
-    return hashlib.sha256(code.strip().encode("utf-8", "replace")).digest()
+    allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback and --host
+    render_timeout: float = 15.0     # a renderer taking longer is replaced
+    idle_timeout: int = 30           # an idle connection is closed after this
+    max_connections: int = 100
+    connections_per_client: int = 16
+    max_sessions: int = 1000         # browsers signed in with the access code
 
 
 # --- the record of sheets handed out ------------------------------------------------
@@ -235,9 +136,13 @@ class Choices:
 
     handouts: list[tuple[str, str]]          # (id, title)
     variants: list[tuple[str, str, str]]     # (name, label, description)
-    languages: list[tuple[str, str]]         # (code, name)
+    languages: list[tuple[str, str]]         # (code, name): those that can be printed
     papers: list[tuple[str, str]]
     fields: list[DeskField]                  # every detail of any sheet, in order
+    # (handout, variant, lang) -> why that sheet cannot be printed, in a nurse's words
+    unavailable: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # said beside the language: languages the desk cannot print at all
+    language_notes: list[str] = field(default_factory=list)
 
     @property
     def form_fields(self) -> tuple[str, ...]:
@@ -257,8 +162,14 @@ def choices_of(project: Project) -> Choices:
     handouts = [(name, project.handouts[name].title) for name in discharge_handouts(project)]
     variants = [(v.name, v.label, " ".join(v.description.split()))
                 for v in project.variants.values()]
-    return Choices(handouts, variants, languages_of(project), list(PAPERS.items()),
-                   desk_fields(project))
+    unavailable = unavailable_sheets(project, [h for h, _ in handouts])
+    printable = {lang for (h, v, lang) in sheet_keys(project, [h for h, _ in handouts])
+                 if (h, v, lang) not in unavailable}
+    languages = [(code, name) for code, name in languages_of(project) if code in printable]
+    notes = list(dict.fromkeys(why for (_, _, lang), why in unavailable.items()
+                               if lang not in printable))
+    return Choices(handouts, variants, languages, list(PAPERS.items()), desk_fields(project),
+                   unavailable, notes)
 
 
 def desk_fields(project: Project) -> list[DeskField]:
@@ -279,6 +190,49 @@ def languages_of(project: Project) -> list[tuple[str, str]]:
     return [(code, language.native_name) for code, language in project.languages.items()]
 
 
+def sheet_keys(project: Project, handouts: list[str]) -> list[tuple[str, str, str]]:
+    return [(h, v, lang) for lang in project.languages for h in handouts
+            for v in project.handouts[h].variants]
+
+
+def unavailable_sheets(project: Project, handouts: list[str]) -> dict[tuple, str]:
+    """Sheets whose translation is a draft, out of date or incomplete: the desk never
+    prints those for a patient (the translation gate), so it does not offer them, and
+    says why in words a nurse can act on, never a file or an option."""
+    from .build import plan
+
+    from .translations import translated
+
+    source = next((lang for lang in project.languages.values() if lang.source), None)
+    unavailable = {}
+    for handout, variant, lang in sheet_keys(project, handouts):
+        language = project.languages[lang]
+        if not translated(project, handout, language):
+            unavailable[(handout, variant, lang)] = (
+                f"{language.name} sheets for this handout are not written yet; print "
+                f"{source.name if source else 'the original'} and call the interpreter "
+                "service.")
+    for document in plan(project, handouts, profiles=list(PAPERS)):
+        status = document.translation
+        if status is None:
+            continue
+        key = (document.handout.id, document.variant.name, document.language.code)
+        why = _not_printable_because(status, document.language.name,
+                                     source.name if source else "the original")
+        if why:
+            unavailable[key] = why
+    return unavailable
+
+
+def _not_printable_because(status, name: str, source: str) -> str:
+    after = f"print {source} and call the interpreter service"
+    if status.missing or status.incomplete or status.orphans or status.stale:
+        return f"{name} sheets are being updated after a change to the {source}; {after}."
+    if status.draft:
+        return f"{name} sheets are waiting for review; {after}."
+    return ""
+
+
 @dataclass
 class FormResult:
     values: dict[str, str]          # as typed, to show the form again
@@ -294,8 +248,9 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
         "handout": _choice(values, errors, "handout", [h for h, _ in choices.handouts],
                            "Choose which sheet to print"),
         # Like the command, the project's first language (English) unless chosen.
-        "lang": _choice(values, errors, "lang", [c for c, _ in choices.languages],
-                        "Choose a language", default=choices.languages[0][0]),
+        "lang": _choice(values, errors, "lang", list(project.languages),
+                        "Choose a language", default=next(iter(project.languages)),
+                        offered=[c for c, _ in choices.languages]),
         "profile": _choice(values, errors, "profile", [p for p, _ in choices.papers],
                            "Choose Letter or A4", default="office"),
     }
@@ -303,6 +258,9 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
         if options["handout"] in project.handouts else [v for v, *_ in choices.variants]
     options["variant"] = _choice(values, errors, "variant", allowed, "Choose who the sheet "
                                  "is for", default="general" if "general" in allowed else None)
+    why = choices.unavailable.get((options["handout"], options["variant"], options["lang"]))
+    if why and "lang" not in errors:
+        errors["lang"] = why
     fields = _patient_fields(values, errors, choices, project, options)
     with_brochure = values["with-brochure"].strip().lower()
     if with_brochure and with_brochure not in TRUE_VALUES:
@@ -312,13 +270,16 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
 
 
 def _choice(values: dict, errors: dict, name: str, allowed: list[str], problem: str,
-            default: str | None = None) -> str:
+            default: str | None = None, offered: list[str] | None = None) -> str:
+    """The chosen value, if `allowed`; the error names what is `offered` (default:
+    everything allowed)."""
     value = values[name].strip()
     if not value:
         value = default if default in allowed else (allowed[0] if len(allowed) == 1 else "")
         values[name] = value
     if value not in allowed:
-        errors[name] = f"{problem}: {', '.join(allowed)}" if allowed else problem
+        shown = allowed if offered is None else offered
+        errors[name] = f"{problem}: {', '.join(shown)}" if shown else problem
     return value
 
 
@@ -383,7 +344,7 @@ class DeskApp(Flask):
 
 
 def create_app(project: Project, pool: RendererPool, record: Record,
-               sessions: Sessions) -> Flask:
+               sessions: Sessions, lockout: Lockout | None = None) -> Flask:
     app = DeskApp(__name__, static_folder=str(HERE / "static"), static_url_path="/static",
                   template_folder=str(HERE / "templates"))
     app.config.update(MAX_CONTENT_LENGTH=BODY_LIMIT, MAX_FORM_PARTS=50,
@@ -393,6 +354,7 @@ def create_app(project: Project, pool: RendererPool, record: Record,
     choices = choices_of(project)
     assets = (project.root / "assets").resolve()
     warned: set[str] = set()
+    lockout = lockout or Lockout()
 
     def page(result: FormResult | None = None, status: int = 200, notice: str = ""):
         sid = _session()
@@ -403,16 +365,24 @@ def create_app(project: Project, pool: RendererPool, record: Record,
             labels=_labels(choices)), status
 
     def _session() -> str:
-        sid = request.cookies.get(SESSION_COOKIE)
-        if not sessions.valid(sid):
-            sid = sessions.new()
+        """The browser's id, for its CSRF token: a new random one if it has none.
+        Nothing is kept on the desk for it (desk_access.Sessions)."""
+        sid = g.get("new_session") or request.cookies.get(SESSION_COOKIE)
+        if not sessions.well_formed(sid):
+            sid = sessions.new_id()
             g.new_session = sid
         return sid
 
-    def access_page(status: int = 200, wrong: bool = False):
+    def access_page(status: int = 200, wrong: bool = False, wait: float = 0.0,
+                    expired: bool = False):
         sid = _session()
-        return render_template("access.html", brand=project.brand, wrong=wrong,
-                               csrf=sessions.token(sid)), status
+        seconds = math.ceil(wait)
+        response = Response(render_template(
+            "access.html", brand=project.brand, wrong=wrong, wait=seconds, expired=expired,
+            csrf=sessions.token(sid)), status, mimetype="text/html")
+        if seconds:
+            response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.after_request
     def _cookie(response: Response) -> Response:
@@ -428,16 +398,30 @@ def create_app(project: Project, pool: RendererPool, record: Record,
             return access_page()
         return page()
 
+    @app.before_request
+    def _form_bodies_only():
+        # A JSON or text body is not a form: say so, rather than "the form had expired".
+        if request.method == "POST" and request.mimetype not in FORM_TYPES:
+            return _plain("The desk takes the details as a filled-in web form "
+                          "(application/x-www-form-urlencoded), as its page sends them.",
+                          415)
+        return None
+
     @app.post("/access")
     def access():
-        sid = request.cookies.get(SESSION_COOKIE)
         if not sessions.needs_code:
             return _redirect_home()
-        if not sessions.token_ok(sid, request.form.get("csrf", "")):
-            return access_page(403)
-        if not sessions.try_code(sid, request.form.get("code", "")):
-            time.sleep(1)  # slows down guessing
-            return access_page(401, wrong=True)
+        if not sessions.token_ok(request.cookies.get(SESSION_COOKIE),
+                                 request.form.get("csrf", "")):
+            return access_page(403, expired=True)
+        code = request.form.get("code", "")
+        outcome, wait = lockout.attempt(request.remote_addr or "-",
+                                        lambda: sessions.code_ok(code))
+        if outcome == "locked":  # answered at once; even the right code is refused
+            return access_page(429, wait=wait)
+        if outcome == "wrong":
+            return access_page(401, wrong=True, wait=wait)
+        g.new_session = sessions.sign_in()  # a new id: never the one it came with
         return _redirect_home()
 
     @app.post("/discharge")
@@ -459,15 +443,24 @@ def create_app(project: Project, pool: RendererPool, record: Record,
         return _render(result, action)
 
     def _render(result: FormResult, action: str):
-        sheet_id = new_sheet_id()
         options = result.job_options
+        expired = review_expired(project.handouts[options["handout"]], dt.date.today())
+        if expired:
+            result.errors["_form"] = expired
+            return page(result, 422)
+        sheet_id = new_sheet_id()
         job = Job(options["handout"], options["variant"], options["lang"],
                   options["profile"], result.fields, options["with_brochure"], sheet_id)
         try:
             outcome = pool.render(job)
         except NoRenderer:
             return _plain("The desk is busy; try again in a moment.", 503)
-        except RendererFailed:
+        except RendererFailed as failure:
+            if failure.timed_out:
+                return _plain(f"The sheet took too long to make (more than "
+                              f"{pool.render_timeout:g} seconds), so the desk stopped and is "
+                              "restarting its printing part. Nothing was printed; press the "
+                              "button again in a few seconds.", 503)
             return _plain("The sheet could not be made because of a fault in the desk. "
                           "Nothing was printed; please try again.", 500)
         if outcome.status == "unfit":
@@ -476,11 +469,14 @@ def create_app(project: Project, pool: RendererPool, record: Record,
                                   "notes or other long details")
             return page(result, 422)
         if outcome.status == "refused":
-            message = outcome.message  # about the content (an expired review), but check:
-            if any(len(result.values[item.field.name]) > 2 and
-                   result.values[item.field.name] in message for item in choices.fields):
-                message = "This sheet cannot be printed now; ask the handout's editor"
-            result.errors["_form"] = message
+            # The content's own reason (for its editor) goes to the desk's log, if it
+            # quotes nothing typed; the nurse is told what to do.
+            if not any(len(result.values[item.field.name]) > 2 and
+                       result.values[item.field.name] in outcome.message
+                       for item in choices.fields):
+                LOG.warning("sheet refused: %s", outcome.message)
+            result.errors["_form"] = ("This sheet cannot be printed now. Nothing was printed; "
+                                      "tell the clinic's patient-education lead.")
             return page(result, 422)
         if outcome.status != "ok":
             LOG.error("renderer error: %s", outcome.message)
@@ -504,10 +500,8 @@ def create_app(project: Project, pool: RendererPool, record: Record,
 
     @app.get("/healthz")
     def healthz():
-        ready, size = pool.ready(), len(pool.slots)
-        status = 200 if ready == size else 503
-        return {"status": "ready" if status == 200 else "starting", "renderers": size,
-                "ready": ready, "replaced": pool.stats.replaced}, status
+        health = pool.health()
+        return health, 200 if health["status"] == "ready" else 503
 
     @app.get("/assets/<path:name>")
     def project_asset(name: str):
@@ -541,6 +535,17 @@ def create_app(project: Project, pool: RendererPool, record: Record,
     return app
 
 
+def review_expired(handout, today: dt.date) -> str:
+    """Said to the nurse when the handout's medical review has passed (the renderer
+    refuses it too): what it means and whom to tell, not which file to edit."""
+    due = handout.review.next_review
+    if due >= today:
+        return ""
+    return (f"The medical review of \u201c{handout.title}\u201d expired on "
+            f"{due.strftime('%b %-d, %Y')}, so it cannot be printed for patients until it is "
+            "reviewed again. Nothing was printed; tell the clinic's patient-education lead.")
+
+
 def _check_names(form, choices: Choices) -> None:
     known = (*choices.form_fields, *CONTROL_FIELDS)
     for name in form.keys():
@@ -560,7 +565,7 @@ def _defaults(choices: Choices) -> dict[str, str]:
     values["handout"] = choices.handouts[0][0] if len(choices.handouts) == 1 else ""
     values["variant"] = "general" if any(v == "general" for v, *_ in choices.variants) \
         else choices.variants[0][0]
-    values["lang"] = choices.languages[0][0]
+    values["lang"] = choices.languages[0][0] if choices.languages else ""
     values["profile"] = "office"
     return values
 
@@ -576,9 +581,37 @@ ERROR_TEXT = {
 }
 
 
-# --- the WSGI wrapper: security headers and an access log without values ---------------
+# --- the WSGI wrappers: only the desk's names; security headers; a log without values --
 
 ROUTES = ("/", "/discharge", "/access", "/healthz")
+MISDIRECTED = (b"This desk does not answer to the name in the address bar. Open it at the "
+               b"address the ward was given.\n")
+
+
+def only_hosts(app: Callable, hosts: AllowedHosts) -> Callable:
+    """Refuse (421 Misdirected Request) any request whose Host header the desk does
+    not serve, before the app sees it: nothing is printed, recorded or kept."""
+
+    def wsgi(environ, start_response):
+        if hosts.allows(environ.get("HTTP_HOST")):
+            return app(environ, start_response)
+        LOG.warning("refused a request for a name the desk does not serve: %s",
+                    _printable(environ.get("HTTP_HOST") or "(none)"))
+        start_response("421 Misdirected Request", [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(MISDIRECTED)))])
+        return [MISDIRECTED]
+
+    return wsgi
+
+
+def _printable(text: str) -> str:
+    """A Host header as the log may show it: name characters only, short."""
+    return re.sub(r"[^A-Za-z0-9.:\[\]-]", "?", text[:100])
+
+
+def security_headers(is_pdf: bool = False) -> dict[str, str]:
+    return {**SECURITY_HEADERS, "Content-Security-Policy": PDF_CSP if is_pdf else HTML_CSP}
 
 
 def guarded(app: Callable, log: logging.Logger = ACCESS_LOG) -> Callable:
@@ -593,8 +626,7 @@ def guarded(app: Callable, log: logging.Logger = ACCESS_LOG) -> Callable:
             seen["status"] = status.split(" ", 1)[0]
             is_pdf = any(n.lower() == "content-type" and v.startswith("application/pdf")
                          for n, v in headers)
-            ours = {**SECURITY_HEADERS,
-                    "Content-Security-Policy": PDF_CSP if is_pdf else HTML_CSP}
+            ours = security_headers(is_pdf)
             replaced = {name.lower() for name in ours}
             kept = [(name, value) for name, value in headers if name.lower() not in replaced]
             return start_response(status, [*kept, *ours.items()], exc_info)
@@ -633,18 +665,21 @@ def serve(config: DeskConfig, announce: Callable[[str], None]) -> None:
     from .desk_server import bind, run_server
 
     check_access(config.host, config.access_code)
+    check_allowed_hosts(config.allowed_hosts)
     project = load_project(config.root)
     if not discharge_handouts(project):
         raise PipelineError("handouts/: no discharge handout to print; add one")
     record = Record(config.record or config.root / "records" / "discharge-desk.csv")
     record.open()
     _log_to_stderr()
-    pool = RendererPool(config.root, config.renderers)
-    sessions = Sessions(config.access_code)
-    server = bind(guarded(create_app(project, pool, record, sessions)), config)
+    pool = RendererPool(config.root, config.renderers, render_timeout=config.render_timeout)
+    sessions = Sessions(config.access_code, limit=config.max_sessions)
+    hosts = AllowedHosts(config.host, config.allowed_hosts)
+    app = create_app(project, pool, record, sessions, Lockout())
+    server = bind(guarded(only_hosts(app, hosts)), config, list(security_headers().items()))
     pool.start()
     try:
-        run_server(server, announce, record.path)
+        run_server(server, announce, record.path, hosts.shown())
     finally:
         pool.close()
 

@@ -5,9 +5,10 @@ Each renderer is a process that loads the project, WeasyPrint and the fonts once
 layer, from memory to memory: the patient's details arrive through a pipe and the
 PDF goes back through it. Nothing is written, logged or cached with patient data.
 
-A renderer that dies, or hangs past the time limit, is replaced by the pool's
-monitor thread; the request it was serving is told so (RendererFailed) and is
-answered with a 500 that says nothing about the patient.
+A renderer that dies, or hangs past the time limit (`render_timeout`), is killed
+and replaced by the pool's monitor thread; the request it was serving is told so
+at once (RendererFailed, saying which) and is answered with a page that says
+nothing about the patient. The fault is kept for /healthz (`health`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,11 @@ class Outcome:
 
 
 class RendererFailed(Exception):
-    """The renderer died or hung while serving this request."""
+    """The renderer died or hung while serving this request; `timed_out` says which."""
+
+    def __init__(self, timed_out: bool):
+        super().__init__("timed out" if timed_out else "stopped")
+        self.timed_out = timed_out
 
 
 class NoRenderer(Exception):
@@ -167,6 +172,7 @@ class _Slot:
     conn: Connection | None = None
     state: str = "empty"  # starting, idle, busy, dead
     started: float = 0.0
+    busy_since: float = 0.0
     served: int = 0
     quick_deaths: int = 0   # renderers that died soon after starting, in a row
     retry_at: float = 0.0
@@ -184,12 +190,15 @@ class _Ticket:
 class PoolStats:
     replaced: int = 0
     deaths: list[str] = field(default_factory=list)
+    faults: int = 0             # renderers that hung or died while making a sheet
+    last_fault: str = ""
+    last_fault_at: float = 0.0  # time.time()
 
 
 class RendererPool:
     """`size` warm renderer processes; `render` lends one to a request."""
 
-    def __init__(self, root: Path, size: int, render_timeout: float = 60.0,
+    def __init__(self, root: Path, size: int, render_timeout: float = 15.0,
                  max_jobs: int = 1000):
         self.root = root
         self.render_timeout = render_timeout
@@ -215,6 +224,31 @@ class RendererPool:
     def ready(self) -> int:
         with self._cond:
             return sum(slot.state in ("idle", "busy") for slot in self.slots)
+
+    def health(self) -> dict:
+        """For /healthz: `status` is ready, starting, or fault (a renderer is past the
+        time limit, or one that failed is being replaced); the last fault, if any."""
+        now = time.monotonic()
+        with self._cond:
+            ready = sum(slot.state in ("idle", "busy") for slot in self.slots)
+            stuck = sum(slot.state == "busy" and now - slot.busy_since > self.render_timeout
+                        for slot in self.slots)
+            stats = self.stats
+            recent = stats.faults and time.time() - stats.last_fault_at < 3600
+            if stuck or (ready < len(self.slots) and recent):
+                status = "fault"
+            else:
+                status = "ready" if ready == len(self.slots) else "starting"
+            return {"status": status, "renderers": len(self.slots), "ready": ready - stuck,
+                    "replaced": stats.replaced, "faults": stats.faults,
+                    "render_timeout": self.render_timeout,
+                    "last_fault": {"what": stats.last_fault, "at": _iso(stats.last_fault_at)}
+                    if stats.faults else None}
+
+    def _fault(self, what: str) -> None:
+        with self._cond:
+            self.stats.faults += 1
+            self.stats.last_fault, self.stats.last_fault_at = what, time.time()
 
     def close(self) -> None:
         with self._cond:
@@ -244,12 +278,16 @@ class RendererPool:
         try:
             slot.conn.send(job)
             if not slot.conn.poll(self.render_timeout):
-                raise RendererFailed("timed out")
+                self._fault(f"renderer {slot.index} did not finish a sheet within "
+                            f"{self.render_timeout:g} s; it was stopped and replaced")
+                raise RendererFailed(timed_out=True)
             outcome = slot.conn.recv()
             healthy = True
             return outcome
-        except (EOFError, OSError, RendererFailed) as exc:
-            raise RendererFailed(type(exc).__name__) from None
+        except (EOFError, OSError):
+            self._fault(f"renderer {slot.index} stopped while making a sheet; it was "
+                        "replaced")
+            raise RendererFailed(timed_out=False) from None
         finally:
             self._release(slot, healthy)
 
@@ -277,10 +315,12 @@ class RendererPool:
             if slot.state != "idle":
                 continue
             if not slot.process.is_alive():  # died while idle: the monitor replaces it
+                self._fault(f"renderer {slot.index} stopped on its own; it was replaced")
                 slot.state = "dead"
                 continue
             ticket = self._waiting.popleft()
             slot.state, ticket.slot = "busy", slot
+            slot.busy_since = time.monotonic()
             ticket.event.set()
 
     def _release(self, slot: _Slot, healthy: bool) -> None:
@@ -344,6 +384,8 @@ class RendererPool:
                 continue
             if time.monotonic() < slot.retry_at:
                 continue
+            if slot.state in ("idle", "starting") and slot.retry_at == 0.0:
+                self._fault(f"renderer {slot.index} stopped on its own; it was replaced")
             if process is not None and slot.retry_at == 0.0:
                 process.join(timeout=1)
                 if slot.served < self.max_jobs:
@@ -368,6 +410,10 @@ class RendererPool:
         slot.state = "dead"
         slot.retry_at = time.monotonic() + min(30.0, 2.0 ** slot.quick_deaths)
         return True
+
+
+def _iso(moment: float) -> str:
+    return dt.datetime.fromtimestamp(moment, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def default_size() -> int:

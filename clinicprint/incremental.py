@@ -17,7 +17,7 @@ from pathlib import Path
 from .merge import Document
 from .output import ManifestEntry
 
-SHARED_INPUTS = ("brand.yaml", "variants.yaml", "plain-words.yaml", "languages.yaml",
+SHARED_INPUTS = ("brand.yaml", "variants.yaml", "plain-words.yaml", "fields.yaml", "languages.yaml",
                  "language-assistance.yaml")
 LIBRARIES = ("weasyprint", "pydyf", "pypdf", "jinja2", "markdown-it-py", "segno", "fonttools",
              "babel", "pyphen", "pikepdf")
@@ -57,7 +57,9 @@ def static_inputs(document: Document, root: Path) -> list[str]:
     handout = document.handout.path.relative_to(root).as_posix()
     language = [document.language.plain_words]
     if document.translation is not None:  # the translation file: its words and review
-        language.append(document.translation.file)
+        from .termbase import glossary_file
+
+        language += [document.translation.file, glossary_file(document.language.code)]
     return [handout, *SHARED_INPUTS, *templates, *language]
 
 

@@ -257,6 +257,7 @@ def check_layout_quality(document: Document, html: str, laid_out, pdf: bytes) ->
     _overlapping_text(findings, lines)
     if document.handout.kind == "brochure" and not document.profile.reading_edition:
         _panel_fullness(findings, document, pdf, body)
+        _folds(findings, document, lines)
     if document.profile.safe_margin_in:
         _edge_clearance(findings, document, pdf)
     _large_print(findings, document, laid_out)
@@ -564,3 +565,47 @@ def _write_in_lines(findings: LayoutFindings, document: Document, laid_out) -> N
             findings.failures.append(
                 f"two write-in lines on page {page + 1} are {gap:.2f} in apart, closer than "
                 f"the {variant.min_write_gap_in:g} in minimum for {variant.name}")
+
+
+# --- folds -----------------------------------------------------------------------
+# A folded sheet is read panel by panel: text on a fold, or so close that the fold
+# cuts through it, is unreadable. Rule PRESS-FOLD (clinicprint/gwg.py) in the
+# preflight, and here for every profile of a folded kind.
+
+def fold_lines(profile) -> list[tuple[float, ...]]:
+    """Each page's folds, in points from the trim's left edge: the outside sheet and
+    the inside sheet of a letter fold (layouts.trifold), alternately."""
+    geometry = trifold(profile)
+    outside = (geometry.outside[0], geometry.outside[0] + geometry.outside[1])
+    inside = (geometry.inside[0], geometry.inside[0] + geometry.inside[1])
+    return [tuple(x * INCH for x in outside), tuple(x * INCH for x in inside)]
+
+
+def text_on_folds(lines: list[Line], folds: list[tuple[float, ...]],
+                  clearance_pt: float) -> list[tuple[Line, float]]:
+    """(line, fold) for every text line that crosses a fold or comes closer to it
+    than `clearance_pt`."""
+    found = []
+    for line in lines:
+        page_folds = folds[line.page % len(folds)] if folds else ()
+        for fold in page_folds:
+            if line.x0 - clearance_pt < fold < line.x1 + clearance_pt:
+                found.append((line, fold))
+                break
+    return found
+
+
+def _folds(findings: LayoutFindings, document: Document, lines: list[Line]) -> None:
+    from .gwg import FOLD_CLEARANCE_IN
+
+    names = KINDS["brochure"].panels
+    sheets = [names[:3], names[3:]]
+    for line, fold in text_on_folds(lines, fold_lines(document.profile),
+                                    FOLD_CLEARANCE_IN * INCH):
+        left = [fold for fold in fold_lines(document.profile)[line.page % 2]]
+        panel = sheets[line.page % 2][sum(line.x0 >= cut - 1 for cut in left)]
+        findings.failures.append(
+            f"text '{line.text[:40]}' in panel '{panel}' (page {line.page + 1}) runs "
+            f"{'across' if line.x0 < fold < line.x1 else 'within 1/8 in of'} the fold at "
+            f"{fold / INCH:.2f} in; keep every line inside one panel, "
+            f"{FOLD_CLEARANCE_IN:g} in clear of the folds")

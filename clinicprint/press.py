@@ -10,9 +10,13 @@ by pattern would not.
   RGB pictures are separated through the output intent's profile (LittleCMS).
 - Crop marks in Registration (Separation /All), so they print on every plate.
 - No annotations: links mean nothing on paper and PDF/X forbids them in the bleed.
-- Black text under 12 pt and black rules under 1 pt in 100 % K.
-- Pages that use transparency blend in DeviceCMYK (/Group /CS).
-- Font subset tags derived from the document and the font, unique per file.
+- Black text under 12 pt and black lines under 2 pt in 100 % K, overprinting (OPM 1)
+  (numbers: gwg.STANDARD).
+- Every transparency group, the pages' and the forms', blends in DeviceCMYK (/Group
+  /CS); WeasyPrint names the output profile there, which GWG 2022 forbids.
+- No Lab or ICC-based colour spaces left in the resources.
+- Font subset tags, the /ID and the XMP ids derived from the file's content, unique
+  per file and the same from any folder.
 - The output intent names its registered characterization.
 """
 
@@ -28,8 +32,11 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name
 
 from .layouts import cmyk_profile, default_cmyk_profile
-from .pdfcontent import IDENTITY, REGISTRATION, RGB_SPACES, Findings, Walker, multiply, \
-    space_name
+from .gwg import STANDARD
+from .pdfcontent import IDENTITY, KNOCKOUT_GS, OVERPRINT_GS, REGISTRATION, RGB_SPACES, \
+    Findings, Paint, Seen, Walker, apply, multiply, space_name
+
+BLEND_SPACES = (*STANDARD.blend_spaces, "DeviceGray")
 
 
 @dataclass(frozen=True)
@@ -55,20 +62,27 @@ def output_condition() -> OutputCondition | None:
     return GRACOL_TR006 if cmyk_profile() == default_cmyk_profile() else None
 
 
-def finish_press_pdf(data: bytes, identifier: bytes) -> bytes:
-    """Rewrite a press PDF from WeasyPrint so it passes a print shop's preflight."""
+def finish_press_pdf(data: bytes, identifier: bytes | None = None) -> bytes:
+    """Rewrite a press PDF from WeasyPrint so it passes a print shop's preflight.
+
+    Subset tags and ids come from the file's own content (pages and font programs), not
+    from `identifier` (which the HTML gives, and the HTML names the folder the profile
+    is in), so the same content gives the same bytes in any folder on any machine."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
         registration = _registration_space(pdf)
         for page in pdf.pages:
             if "/Annots" in page.obj:
                 del page.obj["/Annots"]
             findings = walk_page(page, fix=True, registration=registration)
-            if findings.transparency:
+            if findings.transparency or findings.groups:
                 page.obj.Group = Dictionary(Type=Name.Group, S=Name.Transparency,
                                             CS=Name.DeviceCMYK)
         _cmyk_images(pdf)
-        _unique_subset_tags(pdf, identifier)
+        _unused_colour_spaces(pdf)
+        content_id = _content_identifier(pdf)
+        _unique_subset_tags(pdf, content_id)
         _name_output_intent(pdf, output_condition())
+        _stable_xmp_ids(pdf, content_id)
         out = io.BytesIO()
         # deterministic_id: the /ID comes from the content, so builds stay reproducible.
         pdf.save(out, deterministic_id=True, compress_streams=True)
@@ -104,9 +118,20 @@ def _walk(holder, resources, ctm, findings: Findings, fix: bool, registration, s
         if marks:
             resources.ColorSpace = resources.get("/ColorSpace") or Dictionary()
             resources.ColorSpace[REGISTRATION] = registration
+        if walker.uses_overprint_gs:
+            _add_overprint_states(resources)
         stream.write(pikepdf.unparse_content_stream(rewritten))
     findings.changed = findings.changed or before
     _visit_patterns(resources, findings, fix, registration, seen)
+
+
+def _add_overprint_states(resources) -> None:
+    """The two graphics states the walker switches between: overprint in OPM 1 (a
+    100 % K object leaves the other plates as they are) and back to knockout."""
+    resources.ExtGState = resources.get("/ExtGState") or Dictionary()
+    resources.ExtGState[OVERPRINT_GS] = Dictionary(Type=Name.ExtGState, OP=True, op=True,
+                                                   OPM=1)
+    resources.ExtGState[KNOCKOUT_GS] = Dictionary(Type=Name.ExtGState, OP=False, op=False)
 
 
 def _visit_patterns(resources, findings: Findings, fix: bool, registration, seen) -> None:
@@ -128,22 +153,19 @@ def _visit_xobject(xobject, ctm, name: str, resources, findings: Findings, fix: 
                    registration, seen) -> None:
     subtype = xobject.get("/Subtype")
     if subtype == Name.Image:
-        findings.spaces.add(_image_space(xobject, resources))
-        if xobject.get("/SMask") is not None:
-            findings.transparency = True
-        width_pt = (ctm[0] ** 2 + ctm[1] ** 2) ** 0.5
-        height_pt = (ctm[2] ** 2 + ctm[3] ** 2) ** 0.5
-        if width_pt and height_pt:
-            dpi = min(int(xobject.Width) / (width_pt / 72), int(xobject.Height) / (height_pt / 72))
-            findings.image_dpi.append((name, dpi))
+        _see_image(xobject, ctm, name, resources, findings)
         return
     if subtype != Name.Form:
         return
     group = xobject.get("/Group")
     if group is not None and group.get("/S") == Name.Transparency:
         findings.transparency = True
-        if "/CS" in group:
-            findings.spaces.add(space_name(group.CS, resources))
+        if fix and "/CS" in group and space_name(group.CS, resources) not in BLEND_SPACES:
+            group.CS = Name.DeviceCMYK  # WeasyPrint names the output profile (ICC-based)
+        space = space_name(group.CS, resources) if "/CS" in group else "inherited"
+        findings.groups.append(space)
+        if space != "inherited":
+            findings.spaces.add(space)
     if xobject.objgen in seen and xobject.objgen != (0, 0):
         return
     seen.add(xobject.objgen)
@@ -151,6 +173,24 @@ def _visit_xobject(xobject, ctm, name: str, resources, findings: Findings, fix: 
     own = xobject.get("/Resources") or resources
     _walk(xobject, own, multiply(matrix, ctm), findings, fix, registration, seen,
           marks=_is_crop_marks(xobject))
+
+
+def _see_image(image, ctm, name: str, resources, findings: Findings) -> None:
+    """An image's colour space and its effective resolution: pixels over the size it is
+    drawn at (the unit square through the CTM)."""
+    space = _image_space(image, resources)
+    findings.spaces.add(space)
+    if image.get("/SMask") is not None:
+        findings.transparency = True
+    width_pt = (ctm[0] ** 2 + ctm[1] ** 2) ** 0.5
+    height_pt = (ctm[2] ** 2 + ctm[3] ** 2) ** 0.5
+    ppi = 0.0
+    if width_pt and height_pt:
+        ppi = min(int(image.Width) / (width_pt / 72), int(image.Height) / (height_pt / 72))
+    one_bit = image.get("/ImageMask") or int(image.get("/BitsPerComponent", 8)) == 1
+    x, y = apply(ctm, 0, 1)  # the image's top-left corner
+    findings.seen.append(Seen("mask" if one_bit else "image", x, y, ppi,
+                              Paint(space, ()), name=name[1:]))
 
 
 def _image_space(image, resources) -> str:
@@ -221,6 +261,79 @@ def _intent_profile(pdf: pikepdf.Pdf):
         if "/DestOutputProfile" in intent:
             return ImageCms.ImageCmsProfile(io.BytesIO(intent.DestOutputProfile.read_bytes()))
     return None
+
+
+def _cmyk_blending(pdf: pikepdf.Pdf) -> None:
+    """Every transparency group (soft masks' too, which no page draws with Do) blends
+    in DeviceCMYK, not in the output profile WeasyPrint names."""
+    for obj in pdf.objects:
+        if not isinstance(obj, (Dictionary, pikepdf.Stream)) or "/Group" not in obj:
+            continue
+        group = obj.Group
+        if isinstance(group, Dictionary) and group.get("/S") == Name.Transparency \
+                and "/CS" in group and space_name(group.CS, Dictionary()) not in BLEND_SPACES:
+            group.CS = Name.DeviceCMYK
+
+
+def _unused_colour_spaces(pdf: pikepdf.Pdf) -> None:
+    """WeasyPrint lists Lab and ICC-based colour spaces in every resource dictionary,
+    used or not; a shop's preflight flags a Lab resource whether it paints or not."""
+    _cmyk_blending(pdf)
+    used: set[str] = set()
+    for stream in _content_streams(pdf):
+        for operands, operator in pikepdf.parse_content_stream(stream):
+            if str(operator) in ("cs", "CS") and operands:
+                used.add(str(operands[0]))
+    for obj in pdf.objects:
+        if isinstance(obj, (Dictionary, pikepdf.Stream)) and "/Resources" in obj:
+            resources = obj.Resources
+            if isinstance(resources, Dictionary) and isinstance(resources.get("/ColorSpace"),
+                                                                Dictionary):
+                for name in list(resources.ColorSpace.keys()):
+                    if name not in used:
+                        del resources.ColorSpace[name]
+    for page in pdf.pages:
+        spaces = (page.obj.get("/Resources") or {}).get("/ColorSpace")
+        if isinstance(spaces, Dictionary):
+            for name in list(spaces.keys()):
+                if name not in used:
+                    del spaces[name]
+
+
+def _content_streams(pdf: pikepdf.Pdf):
+    for page in pdf.pages:
+        yield page.obj
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Stream) and (obj.get("/Subtype") == Name.Form
+                                                or obj.get("/PatternType") == 1):
+            yield obj
+
+
+def _content_identifier(pdf: pikepdf.Pdf) -> bytes:
+    """A digest of what the file prints (content streams, pictures, font programs,
+    the output profile) in object order: the same content gives the same id, in any
+    folder (the HTML WeasyPrint's id comes from names the profile's path)."""
+    digest = hashlib.sha256()
+    for page in pdf.pages:
+        digest.update(page.obj.Contents.read_bytes() if "/Contents" in page.obj else b"")
+    for obj in pdf.objects:
+        if isinstance(obj, pikepdf.Stream) and obj.get("/Type") != Name.Metadata:
+            digest.update(obj.read_bytes())
+    return digest.hexdigest()[:32].encode()
+
+
+XMP_ID = re.compile(rb"(xmp\.(?:did|iid):)[0-9a-fA-F-]{36}")
+
+
+def _stable_xmp_ids(pdf: pikepdf.Pdf, identifier: bytes) -> None:
+    """The XMP document ids and the trailer /ID from the content, never the folder."""
+    text = identifier.decode()
+    stable = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:32]}".encode()
+    if "/Metadata" in pdf.Root:
+        xmp = pdf.Root.Metadata.read_bytes()
+        pdf.Root.Metadata.write(XMP_ID.sub(lambda match: match[1] + stable, xmp))
+    pdf.trailer.ID = Array([pikepdf.String(bytes.fromhex(text)),
+                            pikepdf.String(bytes.fromhex(text))])
 
 
 def _unique_subset_tags(pdf: pikepdf.Pdf, identifier: bytes) -> None:

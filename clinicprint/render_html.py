@@ -10,6 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from .colour import brand_cmyk, to_cmyk
+from .press_ready import placeholder_details
 from .content import Brand
 from .errors import RenderError
 from .layouts import (CMYK_PROFILE_ENV, KINDS, Profile, cmyk_profile, css_bleed_in,
@@ -50,9 +51,11 @@ class _ProjectLoader(jinja2.FileSystemLoader):
 
 
 def render_html(document: Document, brand: Brand, root: Path,
-                patient: dict[str, str] | None = None, notices: tuple = ()) -> str:
+                patient: dict[str, str] | None = None, notices: tuple = (),
+                notice_in: str | None = None) -> str:
     """`patient` fills a discharge sheet's write-in lines; without it they stay blank.
-    `notices`: the language-assistance lines (Project.notices)."""
+    `notices`: the language-assistance lines (Project.notices); `notice_in`: a
+    brochure's panel for them (default: notice_panel)."""
     kind = KINDS[document.handout.kind]
     profile = document.profile
     env = _environment(root / "templates")
@@ -65,6 +68,8 @@ def render_html(document: Document, brand: Brand, root: Path,
         "kind": kind,
         "colours": css_colours(brand, profile),
         "cmyk_profile_url": press_profile().as_uri() if profile.cmyk else None,
+        # Press files made from placeholder brand details say SAMPLE (press.py).
+        "sample": profile.cmyk and bool(placeholder_details(brand)),
         "trifold": trifold(profile) if kind.name == "brochure" else None,
         "css_bleed": css_bleed_in(profile),
         "patient": patient or {},
@@ -72,6 +77,8 @@ def render_html(document: Document, brand: Brand, root: Path,
         if kind.name == "brochure" else None,
         **language_context(document, notices, sheet_id=bool((patient or {}).get("sheet-id"))),
     }
+    if notice_in:
+        context["notice_panel"] = notice_in
     template = profile.template or kind.template
     if profile.reading_edition:
         from .reading_order import reading_order
@@ -105,7 +112,9 @@ def language_context(document: Document, notices: tuple, sheet_id: bool = False)
         marks.append(_both(language, "Out-of-date translation: the English has changed"))
     return {"language": language, "_": language.label, "notices": notices, "marks": marks,
             "footer_room_in": footer_room_in(document, notices, sheet_id),
-            "strip_room_in": strip_room_in(document, notices)}
+            "strip_room_in": strip_room_in(document, notices),
+            "notice_panel": notice_panel(document) if document.handout.kind == "brochure"
+            else None}
 
 
 # The notice's room, estimated from its length at the footer size (styles/languages.css
@@ -138,13 +147,33 @@ def footer_room_in(document: Document, notices: tuple, sheet_id: bool = False) -
     return max(0.7, 0.28 + 0.1 + lines * 1.2 * size / 72)
 
 
+# The inside panels the notice may sit under (the third has the footer), and what a
+# picture counts for when their content is weighed.
+NOTICE_PANELS = ("inside-middle", "inside-left")
+FIGURE_CHARS = 500
+
+
+def _weight(document: Document, panel: str) -> int:
+    """About how much a panel holds, in characters (a picture counts as many)."""
+    return sum(len(s.title) + len(s.body) + sum(len(str(i)) for i in s.items)
+               + (FIGURE_CHARS if s.figure else 0) for s in document.in_panel(panel))
+
+
+def notice_panel(document: Document) -> str:
+    """The inside panel with the least content: the notice goes under it, inside it
+    and clear of the folds (templates/brochure.html)."""
+    return min(NOTICE_PANELS, key=lambda panel: (_weight(document, panel),
+                                                 NOTICE_PANELS.index(panel)))
+
+
 def strip_room_in(document: Document, notices: tuple) -> float:
-    """Brochure: how far above the trim edge the inside panels' content must end."""
+    """Brochure: how far above the trim edge the notice's panel's content must end."""
     if document.handout.kind != "brochure":
         return 0.0
     size = document.variant.min_footer_pt
     geometry = trifold(document.profile)
-    lines = _notice_lines(document, notices, sum(geometry.inside[:2]) - 0.68)
+    width = geometry.inside[1 if notice_panel(document) == "inside-middle" else 0]
+    lines = _notice_lines(document, notices, width - 0.68)  # one panel
     return max(0.62, EDGE_IN + 0.03 + lines * NOTICE_LINE * size / 72)
 
 

@@ -33,6 +33,7 @@ from typing import Any, Iterator
 from .content import Addition, Figure, Handout, Override, Section
 from .languages import Language
 from .schema import Checker
+from .termbase import GLOSSARY
 from .yamlio import LineDict, load_yaml
 
 TRANSLATIONS = "translations"
@@ -142,7 +143,7 @@ def load_translations(root: Path, handouts: dict[str, Handout],
             continue
         folder = root / TRANSLATIONS / language.code
         for stray in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-            if stray.stem not in handouts:
+            if stray.name != GLOSSARY and stray.stem not in handouts:
                 problems.append(f"{TRANSLATIONS}/{language.code}/{stray.name}: no handout "
                                 f"'{stray.stem}' in handouts/; rename or remove this file")
         for handout in handouts.values():
@@ -270,6 +271,7 @@ class TranslationStatus:
     orphans: tuple[str, ...] = ()
     draft: bool = True
     reviewed: str = ""
+    terms: tuple[tuple[str, str], ...] = ()           # (unit key, termbase problem)
 
 
 def units_of_variant(handout: Handout, variant: str) -> list[str]:
@@ -353,6 +355,10 @@ def problems_of(status: TranslationStatus, label: str, name: str,
     for key in status.orphans:
         failures.append(f"{label}: {status.file}: {key}: the English has no such text any "
                         "more; remove it")
+    for key, problem in status.terms:
+        failures.append(f"{label}: the {name} translation of {describe(key)} {problem} "
+                        f"({status.file}: {key}; termbase "
+                        f"{status.file.rsplit('/', 1)[0]}/{GLOSSARY})")
     for key, recorded, current in status.stale:
         message = (f"{label}: {name} {describe(key)} is STALE: its English changed since it "
                    f"was translated; update {status.file} ({key}) and set source: {current}")
@@ -495,6 +501,7 @@ def load_languages_into(project):
     from .errors import ContentError
     from .languages import check_brand_labels, load_languages
     from .layouts import PROFILES
+    from .termbase import load_termbase
 
     problems: list[str] = []
     root = project.root
@@ -509,10 +516,13 @@ def load_languages_into(project):
                                          language.plain_words) or {})
     translations = load_translations(root, project.handouts, languages, problems)
     notices = _guarded(problems, load_notices, root, problems) or ()
+    termbases = {code: _guarded(problems, load_termbase, root, code, problems) or ()
+                 for code, language in languages.items() if not language.source}
     if problems:
         raise ContentError(problems)
     return dataclasses.replace(project, languages=languages, translations=translations,
-                               plain_words_by_lang=plain, notices=notices)
+                               plain_words_by_lang=plain, notices=notices,
+                               termbases=termbases)
 
 
 # --- documents in a language -------------------------------------------------------
@@ -525,8 +535,28 @@ def merge_in(project, handout: Handout, variant, profile, language: Language):
     if language.source:
         return merge_variant(handout, variant, profile, language)
     translation = project.translations[(language.code, handout.id)]
+    status = status_of(handout, translation, variant.name)
+    terms = term_problems(handout, translation, variant.name,
+                          project.termbases.get(language.code, ()))
     return merge_variant(translate_handout(handout, translation), variant, profile, language,
-                         status_of(handout, translation, variant.name))
+                         dataclasses.replace(status, terms=terms))
+
+
+def term_problems(handout: Handout, translation: Translation, variant: str,
+                  terms: tuple) -> tuple[tuple[str, str], ...]:
+    """Each unit the variant prints, held to the language's termbase."""
+    from .termbase import unit_problems
+
+    if not terms:
+        return ()
+    english = english_units(handout)
+    found = []
+    for key in units_of_variant(handout, variant):
+        unit = translation.units.get(key)
+        if unit is not None:
+            found += [(key, problem) for problem in unit_problems(english[key], unit.text,
+                                                                   terms)]
+    return tuple(found)
 
 
 def translation_gate(document, gates) -> tuple[list[str], list[str]]:

@@ -26,6 +26,7 @@ from .content import Handout, Project
 from .errors import PipelineError
 from .languages import Language
 from .output import write_atomic
+from .termbase import terms_in
 from .translations import (Translation, Unit, describe, english_units, source_hash,
                            translation_file)
 
@@ -104,6 +105,7 @@ def export_po(project: Project, language: Language, handouts: list[str] | None =
         if handouts and handout.id not in handouts:
             continue
         translation = project.translations[(language.code, handout.id)]
+        terms = project.termbases.get(language.code, ())
         for key, english in english_units(handout).items():
             unit = translation.units.get(key)
             stale = unit is not None and unit.source != source_hash(english)
@@ -113,9 +115,10 @@ def export_po(project: Project, language: Language, handouts: list[str] | None =
                     msgctxt=f"{handout.id}:{key}:{name}", msgid=text,
                     msgstr=done.get(name, ""), flags=["fuzzy"] if stale and done.get(name)
                     else [],
-                    tcomment=(f"handout: {handout.id} ({handout.path.name}); "
-                              f"{describe(key)}: {name}; variants: "
-                              f"{', '.join(variants_using(handout, key))}")))
+                    tcomment="\n".join([
+                        f"handout: {handout.id} ({handout.path.name}); {describe(key)}: "
+                        f"{name}; variants: {', '.join(variants_using(handout, key))}",
+                        *(term.comment() for term in terms_in(text, terms))])))
     return po
 
 

@@ -14,7 +14,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import ROOT
+import factory
+from conftest import PROJECT_FILES, ROOT
 
 ANNOUNCE = re.compile(rb"Discharge desk: http://127\.0\.0\.1:(\d+)/")
 
@@ -47,8 +48,11 @@ class Desk:
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None, cookies: bool = True,
-                timeout: float = 120) -> Reply:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+                timeout: float = 120, source: str | None = None) -> Reply:
+        """One request on its own connection; `source`: the loopback address it comes
+        from (127.0.0.2 ... are this computer too), to act as another client."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                          source_address=(source, 0) if source else None)
         sent = dict(headers or {})
         if cookies and self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -69,21 +73,28 @@ class Desk:
         return self.request("GET", path, **options)
 
     def post(self, path: str, fields: dict[str, str] | list[tuple[str, str]],
-             **options) -> Reply:
+             headers: dict[str, str] | None = None, **options) -> Reply:
         body = urllib.parse.urlencode(fields).encode()
         return self.request("POST", path, body=body, headers={
-            "Content-Type": "application/x-www-form-urlencoded"}, **options)
+            "Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+            **options)
 
-    def token(self) -> str:
+    def token(self, **options) -> str:
         """Open the page as a browser would: a session cookie and the form's CSRF token."""
-        page = self.get("/")
+        page = self.get("/", **options)
         assert page.status == 200, page.text
         match = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
         assert match, "no CSRF token in the page"
         return match[1]
 
-    def discharge(self, fields: dict[str, str], token: str | None = None) -> Reply:
-        return self.post("/discharge", {"csrf": token or self.token(), **fields})
+    def discharge(self, fields: dict[str, str], token: str | None = None,
+                  **options) -> Reply:
+        return self.post("/discharge", {"csrf": token or self.token(**options), **fields},
+                         **options)
+
+    def browser(self) -> "Desk":
+        """Another browser on the same desk: its own cookies."""
+        return Desk(self.process, self.port, self.folder)
 
     def health(self) -> Reply:
         return self.get("/healthz", cookies=False)
@@ -158,6 +169,31 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def raw_reply(desk: Desk, raw: bytes, timeout: float = 10) -> Reply:
+    """Send bytes as they are (a malformed or hostile request) and read the answer
+    until the desk closes the connection."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", desk.port), timeout=timeout) as sock:
+        sock.sendall(raw)
+        data = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (ConnectionResetError, TimeoutError):
+                break
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    match = re.match(r"HTTP/1\.[01] (\d{3}) ", lines[0])
+    assert match, data[:80]
+    headers = {name.strip().lower(): value.strip()
+               for name, _, value in (line.partition(":") for line in lines[1:])}
+    return Reply(int(match[1]), headers, body)
+
+
 def health_json(desk: Desk) -> dict:
     return json.loads(desk.health().body)
 
@@ -167,3 +203,32 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def generated_project(folder: Path) -> Path:
+    """A copy of the project with the shipped handouts replaced by generated ones
+    (tests/factory.py: codes TEST-...), English only, for a module's desk."""
+    import shutil
+
+    copy = folder / "project"
+    copy.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, copy / name)
+    names = factory.only_generated(copy)
+    _every_field_written_in(copy / "handouts" / f"{names['discharge']}.yaml")
+    return copy
+
+
+def _every_field_written_in(path: Path) -> None:
+    """The generated sheet's write-in section, with a line for each patient field the
+    desk offers, so that a test sees every value it types on the sheet."""
+    from clinicprint.content import PATIENT_FIELDS
+
+    data = factory.load(path)
+    details = next(s for s in data["sections"] if s.get("type") == "write-in")
+    shown = {item.get("field") for item in details["items"] if isinstance(item, dict)}
+    details["items"] += [{"label": f"{name.replace('-', ' ').capitalize()}:", "field": name}
+                         for name in PATIENT_FIELDS if name not in shown
+                         and name not in ("patient", "notes")]
+    factory.save(path, data)

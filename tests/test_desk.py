@@ -1,5 +1,10 @@
 """The discharge desk as a real server process: the HTTP interface, validation, the
-record of sheets, privacy, security headers, the access code and robustness."""
+record of sheets, privacy, security headers, the access code and robustness.
+
+The desk serves a generated project (tests/factory.py, codes TEST-...); the tests
+about languages use a copy of the shipped one, whose translations are the case.
+Attacks (foreign names, floods, idle sockets, guesses, a hung renderer):
+tests/test_desk_safety.py."""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from pypdf import PdfReader
 
 import factory
 from conftest import ROOT, with_languages, assert_process_failed, documents_of, run_pipeline
-from deskserver import Desk, health_json, start_desk
+from deskserver import Desk, generated_project, health_json, raw_reply, start_desk
 from pdfread import squash
 
 PAPERS = ("office", "office-a4")
@@ -29,17 +34,26 @@ GOOD = {"patient": "Jane Q. Example", "procedure-date": "2026-11-25", "levels": 
         "notes": "Brace fitting on Tuesday."}
 
 
+# variants.yaml is configuration shared by every handout, generated ones included.
+VARIANTS = list(factory.load(ROOT / "variants.yaml")["variants"])
+
+
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Desk:
-    server = start_desk(tmp_path_factory.mktemp("desk"))
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generated_project(tmp_path_factory.mktemp("generated"))
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory, generated: Path) -> Desk:
+    server = start_desk(tmp_path_factory.mktemp("desk"), project=generated)
     yield server
     assert server.stop() == 0, server.log()
 
 
-def sheets() -> list:
-    """Every discharge handout x variant x paper the desk offers, from the content
-    (in English; other languages: test_a_sheet_in_every_language)."""
-    return [d for d in documents_of() if d.handout.kind == "discharge"
+def sheets(project: Path) -> list:
+    """Every discharge handout x variant x paper the desk offers, from the generated
+    content (in English; other languages: test_a_sheet_in_every_language)."""
+    return [d for d in documents_of(project) if d.handout.kind == "discharge"
             and d.profile.name in PAPERS and d.language.source]
 
 
@@ -52,19 +66,23 @@ def records(desk: Desk) -> list[dict[str, str]]:
     return list(csv.DictReader(desk.record.read_text(encoding="utf-8").splitlines()))
 
 
-def test_page_offers_the_command_s_fields(desk: Desk) -> None:
+def test_page_offers_the_command_s_fields(desk: Desk, generated: Path) -> None:
     page = desk.get("/")
     assert page.status == 200 and page.headers["content-type"].startswith("text/html")
     for name in ("variant", "profile", "patient", "procedure-date", "levels", "physician",
                  "follow-up", "notes", "with-brochure", "handout", "lang", "csrf"):
         assert f'name="{name}"' in page.text, name
-    for document in sheets():  # each variant with its one-line description
+    for document in sheets(generated):  # each variant with its one-line description
         assert document.variant.label in page.text
     assert health_json(desk)["status"] == "ready"
 
 
-@pytest.mark.parametrize("document", sheets(), ids=lambda d: d.relative_path)
-def test_sheet_for_every_handout_variant_and_paper(desk: Desk, document) -> None:
+@pytest.mark.parametrize("paper", PAPERS)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_sheet_for_every_variant_and_paper(desk: Desk, generated: Path, variant: str,
+                                           paper: str) -> None:
+    document = next(d for d in sheets(generated)
+                    if d.variant.name == variant and d.profile.name == paper)
     reply = desk.discharge({**GOOD, "handout": document.handout.id,
                             "variant": document.variant.name,
                             "profile": document.profile.name, "action": "print"})
@@ -89,7 +107,7 @@ def test_sheet_for_every_handout_variant_and_paper(desk: Desk, document) -> None
     assert line["paper"] == document.profile.name and line["action"] == "print"
 
 
-def test_blank_sheet_and_brochure(desk: Desk) -> None:
+def test_blank_sheet_and_brochure(desk: Desk, generated: Path) -> None:
     blank = desk.discharge({})
     assert blank.status == 200
     assert "Patient:" in pdf_text(blank.body)
@@ -99,7 +117,7 @@ def test_blank_sheet_and_brochure(desk: Desk) -> None:
     pages = PdfReader(io.BytesIO(both.body)).pages
     assert len(pages) > alone and len(pages) % 2 == 0  # duplex: the brochure on a new sheet
     brochure_text = squash(" ".join(p.extract_text() for p in pages[alone:]))
-    brochures = [d.handout for d in documents_of() if d.handout.kind == "brochure"]
+    brochures = [d.handout for d in documents_of(generated) if d.handout.kind == "brochure"]
     assert any(b.document_code in brochure_text for b in brochures)
 
 
@@ -123,6 +141,15 @@ def test_invalid_field_gets_422_with_its_error_beside_it(desk: Desk, name: str) 
     assert "aria-invalid" in reply.text
 
 
+def assert_security_headers(headers: dict[str, str], what: str) -> None:
+    assert headers.get("cache-control") == "no-store", what
+    assert headers.get("x-content-type-options") == "nosniff", what
+    assert headers.get("x-frame-options") == "SAMEORIGIN", what
+    assert headers.get("referrer-policy") == "no-referrer", what
+    policy = headers.get("content-security-policy", "")
+    assert "default-src 'none'" in policy and "frame-ancestors 'self'" in policy, what
+
+
 def test_security_headers_on_every_kind_of_response(desk: Desk) -> None:
     token = desk.token()
     replies = {"page": desk.get("/"), "pdf": desk.discharge({}, token),
@@ -131,11 +158,7 @@ def test_security_headers_on_every_kind_of_response(desk: Desk) -> None:
                "403": desk.post("/discharge", {"csrf": "0" * 64})}
     assert replies["pdf"].status == 200 and replies["422"].status == 422
     for what, reply in replies.items():
-        headers = reply.headers
-        assert headers["cache-control"] == "no-store", what
-        assert headers["x-content-type-options"] == "nosniff", what
-        assert "frame-ancestors 'self'" in headers["content-security-policy"], what
-        assert "default-src 'none'" in headers["content-security-policy"], what
+        assert_security_headers(reply.headers, what)
     page_policy = replies["page"].headers["content-security-policy"]
     assert "script-src 'self'" in page_policy and "unsafe-inline" not in page_policy
     cookie = replies["page"].headers.get("set-cookie") or ""
@@ -162,14 +185,14 @@ def test_access_log_names_routes_only(desk: Desk) -> None:
     assert re.search(r'"GET /" 200', log) and re.search(r'"GET \(other\)" 404', log)
 
 
-def test_privacy_marker_only_in_the_returned_pdf(tmp_path_factory) -> None:
+def test_privacy_marker_only_in_the_returned_pdf(tmp_path_factory, generated: Path) -> None:
     """A marker in every field, good and bad requests; then stop the desk and search
     the project, the temporary folders and everything the server wrote."""
     started = time.time()
     folder = tmp_path_factory.mktemp("privacy")
     temporary = folder / "tmp"
     temporary.mkdir()
-    desk = start_desk(folder / "desk", env={"TMPDIR": str(temporary)})
+    desk = start_desk(folder / "desk", env={"TMPDIR": str(temporary)}, project=generated)
     renderers = desk.renderer_pids()
     assert len(renderers) == 2 and list(temporary.iterdir())  # fonts unpacked there
     marker = f"MRK{uuid.uuid4().hex[:12]}"
@@ -204,8 +227,8 @@ def test_privacy_marker_only_in_the_returned_pdf(tmp_path_factory) -> None:
         metadata = PdfReader(io.BytesIO(pdf)).metadata or {}
         assert marker not in repr(dict(metadata))
         assert marker.encode() not in pdf  # text is in the content streams only
-    found = _files_containing(marker.encode(), [ROOT, folder], exclude=(".venv",
-                                                                     "node_modules", ".git"))
+    found = _files_containing(marker.encode(), [ROOT, folder, generated],
+                              exclude=(".venv", "node_modules", ".git"))
     found += _files_containing(marker.encode(), [Path(tempfile.gettempdir())],
                                newer_than=started, exclude=(folder.name,))
     assert not found, found
@@ -256,11 +279,13 @@ def test_oversized_body_is_refused_and_the_desk_keeps_serving(desk: Desk) -> Non
     token = desk.token()
     big = desk.discharge({"notes": "n" * 100_000}, token)
     assert big.status == 413 and "larger than the desk accepts" in big.text
-    with socket.create_connection(("127.0.0.1", desk.port), timeout=10) as sock:
-        # Past the socket's own limit: refused from the headers, before any body arrives.
-        sock.sendall(b"POST /discharge HTTP/1.1\r\nHost: x\r\nContent-Type: application/"
-                     b"x-www-form-urlencoded\r\nContent-Length: 50000000\r\n\r\na=xxxx")
-        assert sock.recv(4096).startswith(b"HTTP/1.1 413")
+    # Past the socket's own limit: refused from the headers, before any body arrives,
+    # by waitress itself, still with the desk's headers.
+    answer = raw_reply(desk, b"POST /discharge HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                             b"application/x-www-form-urlencoded\r\nContent-Length: "
+                             b"50000000\r\n\r\na=xxxx")
+    assert answer.status == 413 and "larger than the desk accepts" in answer.text
+    assert_security_headers(answer.headers, "waitress's 413")
     assert desk.discharge(GOOD, token).status == 200
 
 
@@ -270,11 +295,36 @@ def test_oversized_body_is_refused_and_the_desk_keeps_serving(desk: Desk) -> Non
     b"POST /discharge HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
 ])
 def test_malformed_request_gets_400(desk: Desk, raw: bytes) -> None:
-    with socket.create_connection(("127.0.0.1", desk.port), timeout=10) as sock:
-        sock.sendall(raw)
-        answer = sock.recv(4096)
-    assert re.match(rb"HTTP/1\.[01] 400 ", answer), answer[:80]
+    answer = raw_reply(desk, raw)
+    assert answer.status == 400, answer.text
+    assert_security_headers(answer.headers, "waitress's 400")
+    assert "Traceback" not in answer.text and "waitress" not in answer.text
     assert desk.health().status == 200
+
+
+def test_header_flood_gets_431_with_the_security_headers(desk: Desk) -> None:
+    answer = raw_reply(desk, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+                             + b"a" * 40_000 + b"\r\n\r\n")
+    assert answer.status == 431
+    assert_security_headers(answer.headers, "waitress's 431")
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("application/json", b'{"patient": "Jane", "csrf": "x"}'),
+    ("text/plain", b"patient=Jane"),
+    (None, b"patient=Jane"),
+])
+def test_a_body_that_is_not_a_form_gets_415(desk: Desk, content_type, body) -> None:
+    """Said as it is, not as "This form had expired"; nothing printed or recorded."""
+    token = desk.token()
+    before = len(records(desk))
+    headers = {"Content-Type": content_type} if content_type else {}
+    reply = desk.request("POST", "/discharge", body=body.replace(b"x", token.encode()),
+                         headers=headers)
+    assert reply.status == 415, reply.status
+    assert "web form" in reply.text and "expired" not in reply.text
+    assert_security_headers(reply.headers, "415")
+    assert len(records(desk)) == before
 
 
 def test_unknown_or_repeated_field_gets_400(desk: Desk) -> None:
@@ -285,8 +335,8 @@ def test_unknown_or_repeated_field_gets_400(desk: Desk) -> None:
     assert "the fields are: handout, variant" in unknown.text
 
 
-def test_slow_client_gets_408_while_others_are_served(tmp_path: Path) -> None:
-    desk = start_desk(tmp_path, "--client-timeout", "2", renderers=1)
+def test_slow_client_gets_408_while_others_are_served(tmp_path: Path, generated: Path) -> None:
+    desk = start_desk(tmp_path, "--client-timeout", "2", renderers=1, project=generated)
     try:
         slow = socket.create_connection(("127.0.0.1", desk.port), timeout=15)
         slow.sendall(b"POST /discharge HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\na=")
@@ -301,32 +351,12 @@ def test_slow_client_gets_408_while_others_are_served(tmp_path: Path) -> None:
         answer = slow.recv(4096)
         slow.close()
         assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+        head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
+        assert_security_headers({k.lower(): v.strip() for k, _, v in
+                                 (line.partition(":") for line in head)}, "waitress's 408")
         assert desk.health().status == 200
     finally:
         assert desk.stop() == 0
-
-
-def test_access_code_asked_once_per_session(tmp_path: Path) -> None:
-    code = "ward-7-" + uuid.uuid4().hex[:8]
-    (tmp_path / "code.txt").write_text(code + "\n")
-    desk = start_desk(tmp_path, "--access-code-file", str(tmp_path / "code.txt"), renderers=1)
-    try:
-        first = desk.get("/")
-        assert first.status == 200 and 'name="code"' in first.text
-        assert 'name="patient"' not in first.text
-        token = re.search(r'name="csrf" value="([0-9a-f]+)"', first.text)[1]
-        assert desk.discharge(GOOD, token).status == 401
-        wrong = desk.post("/access", {"csrf": token, "code": code[:-1] + "?"})
-        assert wrong.status == 401 and "not right" in wrong.text
-        right = desk.post("/access", {"csrf": token, "code": code})
-        assert right.status == 303
-        assert 'name="patient"' in desk.get("/").text
-        assert desk.discharge(GOOD).status == 200
-        other_browser = desk.post("/discharge", {**GOOD, "csrf": token}, cookies=False)
-        assert other_browser.status == 401
-    finally:
-        assert desk.stop() == 0
-    assert code not in desk.log()
 
 
 def test_refuses_to_listen_beyond_loopback_without_a_code() -> None:
@@ -351,8 +381,8 @@ def test_refuses_a_short_access_code() -> None:
     assert b"1234" not in proc.stderr
 
 
-def test_renderers_end_when_the_desk_is_killed(tmp_path: Path) -> None:
-    desk = start_desk(tmp_path, renderers=1)
+def test_renderers_end_when_the_desk_is_killed(tmp_path: Path, generated: Path) -> None:
+    desk = start_desk(tmp_path, renderers=1, project=generated)
     renderers = desk.renderer_pids()
     assert renderers
     desk.process.kill()
@@ -371,42 +401,37 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_several_discharge_handouts_are_offered_and_each_printed(project: Path,
-                                                                 tmp_path: Path) -> None:
-    code = factory.unused_code(project, "DESK")
-    factory.write_handout(project, "zz-desk-discharge", factory.handout_data(
-        "discharge", code, title="After your desk test"))
-    desk = start_desk(tmp_path / "desk", project=project)
+def test_several_discharge_handouts_and_an_expired_medical_review(tmp_path: Path) -> None:
+    """Each discharge handout is offered; one whose medical review has expired is
+    refused with a message (no patient detail in it) and nothing recorded; the other
+    prints, and the record names it."""
+    import datetime as dt
+
+    project = generated_project(tmp_path)
+    expired = factory.handout_data("discharge", factory.unused_code(project, "TEST-DESK"),
+                                   title="After your desk test")
+    expired["review"]["next_review"] = dt.date.today() - dt.timedelta(days=1)
+    factory.write_handout(project, "zz-desk-discharge", expired)
+    current = next(d.handout for d in sheets(project) if d.handout.id != "zz-desk-discharge")
+    desk = start_desk(tmp_path / "desk", project=project, renderers=1)
     try:
         page = desk.get("/").text
         assert 'value="zz-desk-discharge"' in page and "After your desk test" in page
+        assert f'value="{current.id}"' in page
         unchosen = desk.discharge(GOOD)
         assert unchosen.status == 422 and 'id="handout-error"' in unchosen.text
-        chosen = desk.discharge({**GOOD, "handout": "zz-desk-discharge"})
-        assert chosen.status == 200, chosen.text
-        assert code in pdf_text(chosen.body)
-        assert records(desk)[-1]["document_code"] == code
-    finally:
-        assert desk.stop() == 0
-
-
-def test_expired_medical_review_is_refused_with_a_message(project: Path,
-                                                          tmp_path: Path) -> None:
-    import datetime as dt
-
-    for document in {d.handout.id: d for d in sheets()}.values():
-        path = project / document.handout.path.relative_to(ROOT)
-        data = factory.load(path)
-        data["review"]["next_review"] = dt.date.today() - dt.timedelta(days=1)
-        factory.save(path, data)
-    desk = start_desk(tmp_path / "desk", project=project, renderers=1)
-    try:
-        reply = desk.discharge({**GOOD, "patient": "Expired Review Patient"})
-        assert reply.status == 422
-        summary = re.search(r'id="error-summary".*?</div>', reply.text, re.S)[0]
+        refused = desk.discharge({**GOOD, "handout": "zz-desk-discharge",
+                                  "patient": "Expired Review Patient"})
+        assert refused.status == 422
+        summary = re.search(r'id="error-summary".*?</div>', refused.text, re.S)[0]
         assert "review" in summary and "Expired Review" not in summary
-        assert desk.health().status == 200
-        assert not records(desk)
+        assert "patient-education lead" in summary  # whom to tell, not a file or an option
+        assert ".yaml" not in summary and "--allow" not in summary
+        assert desk.health().status == 200 and not records(desk)
+        chosen = desk.discharge({**GOOD, "handout": current.id})
+        assert chosen.status == 200, chosen.text
+        assert current.document_code in pdf_text(chosen.body)
+        assert [r["document_code"] for r in records(desk)] == [current.document_code]
     finally:
         assert desk.stop() == 0
 
@@ -450,18 +475,37 @@ def test_a_sheet_in_every_language(project: Path, tmp_path: Path) -> None:
         assert desk.stop() == 0
 
 
-def test_a_draft_translation_is_not_handed_out(desk: Desk) -> None:
-    """Unreviewed translations are not for patients: the desk refuses them, with a
-    message, and records nothing."""
-    drafts = sorted({(d.language.code, d.handout.id) for d in documents_of()
-                     if d.handout.kind == "discharge" and d.translation is not None
-                     and d.translation.draft})
+def test_a_language_the_desk_cannot_print_is_explained_in_a_nurse_s_words(
+        project: Path, tmp_path: Path) -> None:
+    """Unreviewed translations are not for patients: the desk does not offer them; it
+    says why and what to do instead, never a file or an option; asked anyway (a
+    script), it answers 422 beside the language and records nothing."""
+    from clinicprint.content import load_project
+
+    with_languages(project)
+    for path in (project / "translations").glob("*/*.yaml"):  # every one a draft
+        data = factory.load(path)
+        data["review"] = {"reviewed_by": None, "reviewed_on": None}
+        factory.save(path, data)
+    loaded = load_project(project)
+    source = next(language for language in loaded.languages.values() if language.source)
+    drafts = [language for language in loaded.languages.values() if not language.source]
     if not drafts:
-        pytest.skip("every translation of a discharge handout is reviewed")
-    before = len(records(desk))
-    for lang, handout in drafts:
-        reply = desk.discharge({**GOOD, "lang": lang, "handout": handout})
-        assert reply.status == 422
-        summary = re.search(r'id="error-summary".*?</div>', reply.text, re.S)[0]
-        assert "draft" in summary.lower() and GOOD["patient"] not in summary
-    assert len(records(desk)) == before
+        pytest.skip("the project declares one language")
+    desk = start_desk(tmp_path / "desk", project=project, renderers=1)
+    try:
+        page = desk.get("/").text
+        for language in drafts:
+            assert f'value="{language.code}"' not in page  # not offered
+            words = (f"{language.name} sheets are waiting for review; print {source.name} "
+                     "and call the interpreter service.")
+            assert words in page
+            reply = desk.discharge({**GOOD, "lang": language.code})
+            assert reply.status == 422
+            error = re.search(r'id="lang-error">(.*?)</p>', reply.text, re.S)
+            assert error and words in error[1]
+            for developer_words in (".yaml", "--allow-draft", "translations/", "DRAFT"):
+                assert developer_words not in reply.text
+        assert not records(desk)
+    finally:
+        assert desk.stop() == 0

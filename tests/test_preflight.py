@@ -323,7 +323,7 @@ def test_preflight_fails_a_file_a_print_shop_would_reject(press: Path, tmp_path:
             Rect=[trim[0] + 10, trim[1] + 10, trim[0] + 60, trim[1] + 30])]))
         pdf.save(target)
     proc = run_pipeline("preflight", "--output", broken)
-    assert_process_failed(proc, IDS[0], "RGB colour", "annotations inside the BleedBox")
+    assert_process_failed(proc, IDS[0], "GWG-COLOUR-SPACE", "PDFX-ANNOTATIONS")
 
 
 def test_build_fails_like_a_gate_when_ink_is_over_the_limit(project: Path) -> None:
@@ -332,7 +332,7 @@ def test_build_fails_like_a_gate_when_ink_is_over_the_limit(project: Path) -> No
     proc = run_pipeline("build", "--profile", "press", "--allow-draft",
                         "--variant", PRESS[0].variant.name,
                         "--output", output, project=project)
-    assert_process_failed(proc, "preflight: total ink reaches", f"{INK_LIMIT} % limit")
+    assert_process_failed(proc, "preflight: GWG-INK-AREA", f"limit {INK_LIMIT} %")
     assert not list(output.rglob("*.pdf"))
 
 
@@ -345,8 +345,9 @@ def test_pdfx_1a_is_refused_rather_than_mislabelled(tmp_path: Path) -> None:
 
 def test_an_rgb_picture_is_separated_to_cmyk(project: Path, tmp_path: Path) -> None:
     """A clinic's photo (RGB PNG) goes to press as CMYK, through the output intent."""
-    photo = Image.new("RGB", (300, 200))
-    photo.putdata([(x * 255 // 300, y * 255 // 200, 128) for y in range(200) for x in range(300)])
+    # 900 px wide: at least GWG 2022's 149 ppi at the figure's printed width.
+    photo = Image.new("RGB", (900, 600))
+    photo.putdata([(x * 255 // 900, y * 255 // 600, 128) for y in range(600) for x in range(900)])
     photo.save(project / "assets/images/photo.png")
     document = PRESS[0]
     handout = project / f"handouts/{document.handout.id}.yaml"

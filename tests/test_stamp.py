@@ -1,9 +1,10 @@
 """A day's list is stamped (clinicprint/stamp.py): each sheet design is laid out once and
 each patient's details are printed onto it. These tests check that a stamped sheet
 looks exactly like the same sheet laid out in full, as pictures (PDFium), for every
-discharge handout, variant and language of the project and for names in several
-scripts and directions; that a detail too long for its place is laid out in full; and,
-through the real command, that a CSV batch prints what single sheets print."""
+variant and language of the generated library's discharge sheet, with a detail of
+every field type and names in several scripts and directions; that a detail too long
+for its place is laid out in full; and, through the real command, that a CSV batch
+prints what single sheets print."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, LIBRARY, run_pipeline
+from conftest import LIBRARY, run_pipeline
+from library import OWN_FIELDS
 
 from clinicprint.build import GateOptions
 from clinicprint.content import DESK_PROFILES, load_project
+from clinicprint.field_room import longest_values
 from clinicprint.name_fonts import NAME_FONTS_CSS, needs_name_fonts, prepare
-from clinicprint.patient_fields import LIMITS
-from clinicprint.personal import Sheet, parse_patient, plan, render_sheet
+from clinicprint.personal import Sheet, parse_patient, plan, render_sheet, sheet_fields
 from clinicprint import stamp
 
 PROJECT = load_project(LIBRARY.root)
@@ -31,13 +33,18 @@ SHEETS = [(handout.id, variant, lang)
 # taller than the brand font: the line must still sit where the full layout puts it).
 NAMES = {"latin": "María José García-López", "arabic": "محمد عبد الله", "chinese": "王小明"}
 DRAFTS = GateOptions(allow_draft=True, allow_stale=True)
-TODAY = dt.date(2026, 11, 25)
+TODAY = dt.date.today()
+ROOT = LIBRARY.root
 
 
 def details(name: str) -> dict[str, str]:
-    return {"patient": name, "procedure-date": "2026-11-25", "levels": "T12, L1",
-            "physician": f"Dr. {name}", "follow-up": "2026-12-09 10:30",
-            "notes": "Brace on when up.\nNo tub baths for a week."}
+    """A detail of every field type the library's sheet has (tests/library.py)."""
+    return {"patient": name, "procedure-date": f"{TODAY - dt.timedelta(days=2)}",
+            "levels": "T12, L1", "physician": f"Dr. {name}",
+            "follow-up": f"{TODAY + dt.timedelta(days=14)} 10:30",
+            "notes": "Brace on when up.\nNo tub baths for a week.", "side": "left",
+            "lift-limit": "10", "restart-on": f"{TODAY + dt.timedelta(days=3)}",
+            "team-phone": "(555) 010-0142"}
 
 
 def pictures(pdf: bytes) -> list:
@@ -59,8 +66,12 @@ def differing_pixels(a: bytes, b: bytes) -> list[int]:
 
 
 def sheet_of(handout: str, variant: str, lang: str, values: dict[str, str]) -> Sheet:
-    fields = parse_patient(values, "--", ROOT, PROJECT.languages[lang])
-    return Sheet(variant, fields, handout, lang=lang)
+    fields = sheet_fields(PROJECT, handout, variant, lang)
+    values = {name: value for name, value in values.items()
+              if name in {field.name for field in fields}}
+    checked = parse_patient(values, fields, lambda name: f"--{name}", ROOT,
+                            PROJECT.languages[lang])
+    return Sheet(variant, checked, handout, lang=lang)
 
 
 def stamped_directly(sheet: Sheet, designs: dict) -> bytes | None:
@@ -94,10 +105,11 @@ def test_a_stamped_sheet_looks_exactly_like_one_laid_out_in_full(
 def test_details_at_their_longest_print_the_same_stamped_or_not(profile: str) -> None:
     """Every field at its maximum: whatever does not fit its place is laid out in full,
     so the sheet is the same picture either way."""
-    longest = {"patient": ("W " * LIMITS["patient"].max_chars)[:LIMITS["patient"].max_chars],
-               "notes": "\n".join(["M" * 60] * LIMITS["notes"].max_lines)}
     for handout, variant, lang in SHEETS:
-        sheet = sheet_of(handout, variant, lang, {**details("A"), **longest})
+        fields = sheet_fields(PROJECT, handout, variant, lang)
+        longest = longest_values(fields, PROJECT.languages[lang])
+        checked = {name: value for name, value in longest.items()}  # already printed text
+        sheet = Sheet(variant, checked, handout, lang=lang)
         full, _ = render_sheet(PROJECT, sheet, profile, TODAY, gates=DRAFTS)
         batch, _ = render_sheet(PROJECT, sheet, profile, TODAY, gates=DRAFTS, designs={})
         assert set(differing_pixels(full, batch)) == {0}, (handout, variant, lang)
@@ -108,8 +120,8 @@ def test_a_write_in_taking_more_lines_than_designs_allow_is_laid_out_in_full(
     """A physician's name that wraps is stamped onto a design whose line takes as many
     lines; past stamp.MAX_LINES (here 1) the sheet is laid out in full, the same picture."""
     handout, variant, lang = SHEETS[0]
-    long_name = {"physician": ("Dr. Bartholomew Featherstonehaugh-Worthington")[
-        :LIMITS["physician"].max_chars]}
+    limit = int(next(f for f in PROJECT.default_fields if f.name == "physician").max)
+    long_name = {"physician": ("Dr. Bartholomew Featherstonehaugh-Worthington")[:limit]}
     sheet = sheet_of(handout, variant, lang, long_name)
     lines = {}
     assert stamped_directly(sheet, lines)
@@ -133,15 +145,16 @@ def test_a_csv_batch_prints_what_single_sheets_print(tmp_path: Path) -> None:
     writer.writerows(rows)
     (tmp_path / "day.csv").write_text(out.getvalue(), encoding="utf-8")
     (tmp_path / "sheets").mkdir()
-    proc = run_pipeline("discharge", "--csv", "day.csv", "-o", "sheets", "--allow-draft",
-                        "--allow-stale", cwd=tmp_path)
+    proc = run_pipeline("discharge", "--csv", "day.csv", "-o", "sheets", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr.decode()
     batch = sorted((tmp_path / "sheets").glob("*.pdf"))
     assert len(batch) == len(rows)
     for number, (row, stamped) in enumerate(zip(rows, batch)):
-        options = [f"--{key}={value}" for key, value in row.items() if key != "lang"]
+        own = {field["name"] for field in OWN_FIELDS}
+        options = [f"--field={key}={value}" if key in own else f"--{key}={value}"
+                   for key, value in row.items() if key != "lang"]
         single = tmp_path / f"single-{number}.pdf"
-        proc = run_pipeline("discharge", *options, "--lang", lang, "--allow-draft",
-                            "--allow-stale", "-o", single.name, cwd=tmp_path)
+        proc = run_pipeline("discharge", *options, "--lang", lang, "-o", single.name,
+                            cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr.decode()
         assert set(differing_pixels(single.read_bytes(), stamped.read_bytes())) == {0}
