@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """Speed and memory of the full build, measured on this machine in one run.
 
-    .venv/bin/python benchmarks/bench.py            # print the results
-    .venv/bin/python benchmarks/bench.py --write    # also update benchmarks/RESULTS.md
-    .venv/bin/python benchmarks/bench.py --tiny     # a few seconds: does it still run?
+    .venv/bin/python benchmarks/bench.py                # print the results
+    .venv/bin/python benchmarks/bench.py --write        # also update benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/bench.py --project .    # this project's own content
+    .venv/bin/python benchmarks/bench.py --tiny         # does it still run?
 
-Measures the project's own content as `make build` builds it (every language, handout,
-variant and profile; drafts allowed), writing only into a temporary folder: a cold
-build with --jobs 1 and --jobs 2, and with the gates off; a no-op rebuild; one cold
-`discharge` from a new process; the same documents rendered by the bare `weasyprint`
-command, one process per document (the naive reference); the peak memory of a worker;
-and the brochure's panels laid out two ways. `--tiny` measures the same on a generated
-library of one brochure and one discharge sheet (office, one variant, English).
+Builds everything (every language, handout, variant and profile, as `make build` does)
+of a generated library shaped like the clinic's content (one brochure, one discharge
+sheet, English and Spanish; benchmarks/measure.py says why), writing only into a
+temporary folder, and measures: a cold build with --jobs 1 and --jobs 2, and with the
+gates off; a no-op rebuild; one cold `discharge` from a new process; the same documents
+rendered by the bare `weasyprint` command, one process per document (the naive
+reference); the peak memory of a worker; and a brochure's panels laid out two ways.
+`--tiny` builds two documents (office, one variant, English).
 How the build scales with the size of a library: benchmarks/bench_library.py.
 """
 
@@ -25,8 +27,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import (PYTHON, ROOT, Measured, generated_library, handouts_of_kind,
-                     load_average, machine, pipeline, run, table, write_section)
+from measure import (PYTHON, Measured, add_workload_options, check_workload_options,
+                     handouts_of_kind, load_average, machine, pipeline, run, section_title,
+                     table, workload, write_section)
 
 TITLE = "Full build (benchmarks/bench.py)"
 TARGETS = {"speed-up over bare weasyprint": 4.0,
@@ -36,16 +39,23 @@ TARGETS = {"speed-up over bare weasyprint": 4.0,
 
 @dataclass(frozen=True)
 class Scope:
-    """What is measured: a project, and which of its profiles and variants."""
+    """What is measured: a project, and which of its handouts, profiles and variants
+    (all when empty)."""
     project: Path
+    handouts: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()
     repeat: int = 3           # best of, for the short measurements
 
     @property
     def args(self) -> list[str]:
-        return [*(f"--profile={p}" for p in self.profiles),
+        return [*(f"--handout={h}" for h in self.handouts),
+                *(f"--profile={p}" for p in self.profiles),
                 *(f"--variant={v}" for v in self.variants)]
+
+    @property
+    def everything(self) -> bool:
+        return not (self.handouts or self.profiles or self.variants)
 
 
 def cold_build(scope: Scope, output: Path, jobs: int, *extra: str) -> Measured:
@@ -67,7 +77,8 @@ def bare_weasyprint(scope: Scope, scratch: Path) -> tuple[float, int]:
 
     loaded = load_project(scope.project)
     pages = []
-    for number, document in enumerate(plan(loaded, (), scope.variants, scope.profiles)):
+    documents = plan(loaded, scope.handouts, scope.variants, scope.profiles)
+    for number, document in enumerate(documents):
         html = scratch / f"doc{number}.html"
         html.write_text(render_html(document, loaded.brand, loaded.root,
                                     notices=loaded.notices), encoding="utf-8")
@@ -135,23 +146,23 @@ def measure_all(scope: Scope, temp: Path) -> dict:
             "bare": bare, "bare_count": bare_count, "loads": loads, "repeat": scope.repeat}
 
 
-def report(m: dict, tiny: bool) -> str:
-    jobs1, jobs2, ungated, count = m["jobs1"], m["jobs2"], m["ungated"], m["count"]
-    what = ("a generated library of one brochure and one discharge sheet (office, one "
-            "variant, English): too small for the targets to mean anything" if tiny else
-            "the project's own content, as `make build` builds it (every language, handout, "
-            "variant and profile; the Spanish drafts allowed)")
-    lines = [f"## {TITLE}", "",
-             f"Measured on {time.strftime('%Y-%m-%d %H:%M')}, {machine()}; {what}. "
+def report(m: dict, title: str, what: str, scope: Scope) -> str:
+    jobs1, jobs2, ungated = m["jobs1"], m["jobs2"], m["ungated"]
+    count = f"{m['count']} document{'s' if m['count'] != 1 else ''}"
+    built = ("every language, handout, variant and profile, drafts allowed, as `make "
+             "build` does" if scope.everything else " ".join(scope.args))
+    lines = [f"## {title}", "",
+             f"Measured on {time.strftime('%Y-%m-%d %H:%M')}, {machine()}; {what}; "
+             f"built: {built}. "
              f"Load average (1, 5, 15 min) before: {m['loads'][0]}, after: {m['loads'][1]} "
              "(other sessions share the 2 cores; CPU seconds are what that load cannot "
              "change).", ""]
     rows = [
-        (f"full cold build, {count} documents, --jobs 1",
+        (f"full cold build, {count}, --jobs 1",
          f"{jobs1.seconds:.2f} s ({jobs1.cpu_seconds:.1f} CPU s)"),
-        (f"full cold build, {count} documents, --jobs 2",
+        (f"full cold build, {count}, --jobs 2",
          f"{jobs2.seconds:.2f} s ({jobs2.cpu_seconds:.1f} CPU s)"),
-        (f"full cold build, {count} documents, --jobs 2 --no-gates",
+        (f"full cold build, {count}, --jobs 2 --no-gates",
          f"{ungated.seconds:.2f} s ({ungated.cpu_seconds:.1f} CPU s)"),
         (f"no-op rebuild (best of {m['repeat']})", f"{m['noop']:.3f} s"),
         (f"one cold `discharge` from a new process (best of {m['repeat']})",
@@ -185,24 +196,20 @@ def report(m: dict, tiny: bool) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true",
-                        help="A generated library of two handouts, one variant, office "
-                             "only: checks that the benchmark runs, measures nothing.")
-    parser.add_argument("--write", action="store_true", help="Update benchmarks/RESULTS.md.")
+    add_workload_options(parser)
     options = parser.parse_args()
-    if options.tiny and options.write:
-        parser.error("--tiny measures nothing worth keeping; leave out --write")
+    check_workload_options(parser, options)
+    title = section_title(TITLE, options)
     with tempfile.TemporaryDirectory(prefix="bench-") as temp:
         temp = Path(temp)
-        if options.tiny:
-            library = generated_library(temp / "library", 2, languages=())
-            scope = Scope(library.root, ("office",), ("general",), repeat=1)
-        else:
-            scope = Scope(ROOT)
-        section = report(measure_all(scope, temp), options.tiny)
+        project, what = workload(options, temp)
+        # --tiny: one document, so that the test of every benchmark stays short.
+        scope = Scope(project, tuple(handouts_of_kind(project, "brochure")[:1]), ("office",),
+                      ("general",), repeat=1) if options.tiny else Scope(project)
+        section = report(measure_all(scope, temp), title, what, scope)
     print(section)
     if options.write:
-        write_section(TITLE, section)
+        write_section(title, section)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """Speed and memory of the discharge desk (`pipeline.py serve`), measured on this machine.
 
-    .venv/bin/python benchmarks/bench_desk.py            # print the results
-    .venv/bin/python benchmarks/bench_desk.py --write    # also record them in RESULTS.md
-    .venv/bin/python benchmarks/bench_desk.py --tiny     # a few sheets: does it still run?
+    .venv/bin/python benchmarks/bench_desk.py              # print the results
+    .venv/bin/python benchmarks/bench_desk.py --write      # also record them in RESULTS.md
+    .venv/bin/python benchmarks/bench_desk.py --project .  # this project's own sheets
+    .venv/bin/python benchmarks/bench_desk.py --tiny       # a few sheets: does it run?
 
-Starts the real server on the project's own content (two warm renderers), then times
-whole HTTP requests for a fully filled discharge sheet in the large-print variant: one
-nurse at a time, then eight at once. Memory (resident set of the server and its
+Starts the real server (two warm renderers) on a generated library (benchmarks/measure.py
+says why), then times whole HTTP requests for its discharge sheet in the large-print
+variant, every detail every sheet has filled in: one nurse at a time, then eight at
+once. Memory (resident set of the server and its
 renderers together) is sampled over 500 requests from four clients. Targets from
 issue 16: p95 at most 0.5 s for one nurse and 2 s for eight; memory flat over 500
 requests (here: the last sample within 10 % of the one after warm-up). `--tiny` prints
-a few sheets from a generated library with one renderer.
+a few sheets with one renderer.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import (ROOT, generated_library, handouts_of_kind, large_print_variant,
-                     load_average, machine, sheet_details, write_section)
+from measure import (add_workload_options, check_workload_options, handouts_of_kind,
+                     large_print_variant, load_average, machine, section_title,
+                     sheet_details, workload, write_section)
 from deskserver import Desk, start_desk  # noqa: E402  (tests/, put on the path by measure)
 
 TITLE = "Discharge desk (benchmarks/bench_desk.py)"
@@ -110,7 +113,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def measure(project: Path, folder: Path, size: Size) -> tuple[list, dict]:
+def measure(project: Path, folder: Path, size: Size) -> tuple[list, dict, dict]:
     rows: list[tuple[str, str]] = []
     measured: dict[str, float] = {}
     sheet = {**sheet_details(), "handout": handouts_of_kind(project, "discharge")[0],
@@ -147,40 +150,33 @@ def measure(project: Path, folder: Path, size: Size) -> tuple[list, dict]:
         rows.append(("memory growth after warm-up", f"{growth:+.1f} %"))
     finally:
         desk.stop()
-    return rows, measured
+    return rows, measured, sheet
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tiny", action="store_true",
-                        help="A generated library, one renderer, a few sheets: checks that "
-                             "the benchmark runs, measures nothing.")
-    parser.add_argument("--write", action="store_true", help="Update benchmarks/RESULTS.md.")
+    add_workload_options(parser)
     options = parser.parse_args()
-    if options.tiny and options.write:
-        parser.error("--tiny measures nothing worth keeping; leave out --write")
+    check_workload_options(parser, options)
+    title = section_title(TITLE, options)
     loads = [load_average()]
     with tempfile.TemporaryDirectory(prefix="bench-desk-") as temp:
         folder = Path(temp)
-        if options.tiny:
-            project = generated_library(folder / "library", 2, languages=()).root
-            rows, measured = measure(project, folder, TINY)
-        else:
-            rows, measured = measure(ROOT, folder, Size())
+        project, what = workload(options, folder)
+        rows, measured, sheet = measure(project, folder, TINY if options.tiny else Size())
     loads.append(load_average())
-    report = _report(rows, measured, loads, options.tiny)
+    report = _report(rows, measured, loads, title, what, sheet)
     print(report)
     if options.write:
-        write_section(TITLE, report)
+        write_section(title, report)
 
 
-def _report(rows, measured, loads: list[str], tiny: bool) -> str:
-    what = ("a generated library with one renderer: too few sheets to measure anything"
-            if tiny else "the project's own discharge sheet, in its large-print variant, "
-            "every detail filled (two warm renderers)")
-    lines = [f"## {TITLE}", "",
-             f"Measured on {time.strftime('%Y-%m-%d %H:%M')}, {machine()}; whole HTTP "
-             f"requests for {what}. Load average (1, 5, 15 min) before: {loads[0]}, "
+def _report(rows, measured, loads: list[str], title: str, what: str, sheet: dict) -> str:
+    lines = [f"## {title}", "",
+             f"Measured on {time.strftime('%Y-%m-%d %H:%M')}, {machine()}; {what}. Whole "
+             f"HTTP requests for the sheet {sheet['handout']} in the variant "
+             f"{sheet['variant']}, the six details every sheet has filled in. Load "
+             f"average (1, 5, 15 min) before: {loads[0]}, "
              f"after: {loads[-1]} (other work on the machine shares its cores).", "",
              "| measurement | result |", "| --- | --- |"]
     lines += [f"| {name} | {value} |" for name, value in rows]

@@ -63,9 +63,10 @@ class SizeResult:
         return max(shard.worker_mb for shard in self.shards)
 
 
-def measure_size(handouts: int, temp: Path, scope: list[str], shards: int) -> SizeResult:
+def measure_size(handouts: int, temp: Path, scope: list[str], shards: int,
+                 languages: tuple[str, ...]) -> SizeResult:
     folder = temp / f"library-{handouts}"
-    library = generated_library(folder / "project", handouts).root
+    library = generated_library(folder / "project", handouts, languages).root
     single, combined = folder / "single", folder / "combined"
     build = ["build", "--quiet", "--jobs", JOBS, *scope]
     single_run = run(pipeline(library, *build, "-o", single))
@@ -140,7 +141,7 @@ def report(results: list[SizeResult], profiles: list[str], variants: list[str],
     shards = len(results[0].shards)
     what = (f"profile{'s' if len(profiles) > 1 else ''} {', '.join(profiles)} only" +
             (f", variant {', '.join(variants)} only" if variants else ", three variants") +
-            ", English and Spanish")
+            (", English only" if tiny else ", English and Spanish"))
     lines = [f"## {TITLE}", "",
              f"Measured on {time.strftime('%Y-%m-%d %H:%M')}, {machine()}; generated "
              f"handouts, half brochures and half discharge sheets; {what}. "
@@ -208,8 +209,9 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=4,
                         help="CI runners sharing the rebuild.  [default: 4]")
     parser.add_argument("--tiny", action="store_true",
-                        help="One brochure and one discharge sheet, one variant, two shards: "
-                             "checks that the benchmark runs, measures nothing.")
+                        help="One brochure and one discharge sheet, one variant, English "
+                             "only, two shards: checks that the benchmark runs "
+                             "(tests/test_benchmarks.py); measures nothing.")
     parser.add_argument("--write", action="store_true", help="Update benchmarks/RESULTS.md.")
     options = parser.parse_args()
     if options.tiny and options.write:
@@ -226,7 +228,8 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-library-") as temp:
         for size in sorted(options.sizes):
-            results.append(measure_size(size, Path(temp), scope, options.shards))
+            results.append(measure_size(size, Path(temp), scope, options.shards,
+                                        () if options.tiny else ("es",)))
             print(f"{size} handouts: {results[-1].documents} documents, "
                   f"{results[-1].single.seconds:.1f} s cold", file=sys.stderr, flush=True)
     loads.append(load_average())

@@ -5,14 +5,16 @@ day's list of 2,000 patients merged into one PDF with worker processes.
     .venv/bin/python benchmarks/discharge_batch.py            # print the results
     .venv/bin/python benchmarks/discharge_batch.py --write    # also update RESULTS.md
     .venv/bin/python benchmarks/discharge_batch.py --rows 200 # a quicker run
+    .venv/bin/python benchmarks/discharge_batch.py --project . # this project's sheet
     .venv/bin/python benchmarks/discharge_batch.py --tiny     # does it still run?
 
 Memory is the peak of the whole process tree (the command and its workers, summed
 as proportional set size, so pages shared after fork count once), sampled from /proc
 every 50 ms, and the largest single process's peak resident size (getrusage).
 Targets: 2,000 rows with --jobs 2 in under 3 minutes and 300 MB; one sheet from a
-cold start in under 1.5 s. The sheets are the project's own discharge sheet (the first
-by name when it has several); `--tiny` prints three rows from a generated library.
+cold start in under 1.5 s. The sheets are the discharge sheet of a generated library
+(benchmarks/measure.py says why; with --project, the project's first discharge sheet by
+name); `--tiny` prints three rows.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import (ROOT, generated_library, handouts_of_kind, load_average, machine,
-                     pipeline, sheet_details, write_section)
+from measure import (add_workload_options, check_workload_options, handouts_of_kind,
+                     load_average, machine, pipeline, section_title, sheet_details, workload,
+                     write_section)
 
 TITLE = "Discharge sheets (benchmarks/discharge_batch.py)"
 TARGETS = {"batch seconds": 180.0, "batch peak MB (all processes)": 300.0,
@@ -94,11 +97,11 @@ def run_measured(args: list[str], cwd: Path) -> tuple[float, float]:
     return seconds, peak
 
 
-def measure(rows: int, jobs: int, tiny: bool) -> dict[str, float]:
+def measure(rows: int, jobs: int, options) -> dict:
+    tiny = options.tiny
     with tempfile.TemporaryDirectory(prefix="discharge-bench-") as folder:
         work = Path(folder)
-        project = generated_library(work / "library", 2, languages=()).root if tiny \
-            else ROOT
+        project, what = workload(options, work)
         day_list(work / "day.csv", rows, project)
         command = pipeline(project, "discharge", "--handout",
                            handouts_of_kind(project, "discharge")[0])
@@ -112,16 +115,16 @@ def measure(rows: int, jobs: int, tiny: bool) -> dict[str, float]:
         return {"rows": rows, "jobs": jobs, "batch seconds": seconds,
                 "batch peak MB (all processes)": peak, "largest process MB": largest,
                 "merged PDF MB": size, "cold single sheet (s)": cold,
-                "batch CPU seconds": cpu, "load average": load_average(), "tiny": tiny}
+                "batch CPU seconds": cpu, "load average": load_average(), "tiny": tiny,
+                "what": what, "handout": command[-1]}
 
 
-def report(result: dict[str, float]) -> str:
+def report(result: dict, title: str) -> str:
     rows, jobs = int(result["rows"]), int(result["jobs"])
-    what = ("a generated library: too few rows to measure anything" if result["tiny"]
-            else "the project's own discharge sheet, every variant")
-    lines = [f"## {TITLE}", "",
+    lines = [f"## {title}", "",
              f"Measured on {time.strftime('%Y-%m-%d %H:%M')}, {machine()} (shared with "
-             f"other work while measured); {what}.", "",
+             f"other work while measured); {result['what']}; the sheet {result['handout']}, "
+             "rows in every variant in turn.", "",
              "| measurement | result |", "| --- | --- |",
              f"| {rows} rows, `--merge --jobs {jobs}` | {result['batch seconds']:.1f} s "
              f"({result['batch seconds'] / rows * 1000:.0f} ms per sheet) |",
@@ -149,18 +152,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--tiny", action="store_true",
-                        help="Three rows from a generated library: checks that the "
-                             "benchmark runs, measures nothing.")
-    parser.add_argument("--write", action="store_true")
+    add_workload_options(parser)
     options = parser.parse_args()
-    if options.tiny and options.write:
-        parser.error("--tiny measures nothing worth keeping; leave out --write")
+    check_workload_options(parser, options)
+    title = section_title(TITLE, options)
     rows = 3 if options.tiny else options.rows
-    section = report(measure(rows, options.jobs, options.tiny))
+    section = report(measure(rows, options.jobs, options), title)
     print(section)
     if options.write:
-        write_section(TITLE, section)
+        write_section(title, section)
 
 
 if __name__ == "__main__":

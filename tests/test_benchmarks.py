@@ -22,14 +22,14 @@ BENCHMARKS = ROOT / "benchmarks"
 HELPERS = {"measure.py"}  # imported by the scripts, not run
 # What each report must show (a regular expression per line of it).
 REPORTS = {
-    "bench.py": [r"^\| full cold build, 2 documents, --jobs 1 \| [\d.]+ s",
-                 r"^\| full cold build, 2 documents, --jobs 2 --no-gates \| [\d.]+ s",
+    "bench.py": [r"^\| full cold build, 1 document, --jobs 1 \| [\d.]+ s",
+                 r"^\| full cold build, 1 document, --jobs 2 --no-gates \| [\d.]+ s",
                  r"^\| no-op rebuild \(best of 1\) \| [\d.]+ s",
                  r"^\| one cold `discharge` from a new process",
-                 r"^\| bare `weasyprint`, one process per document \(2\) \| [\d.]+ s",
+                 r"^\| bare `weasyprint`, one process per document \(1\) \| [\d.]+ s",
                  r"^\| peak memory per worker .*\| [1-9]\d* MB \|$",
                  r"^\| flexbox panels with hyphens: auto \| \d+ ms \|$"],
-    "bench_library.py": [r"^\| 2 \| 4 \| [\d.]+ s \|.*\| [1-9]\d* \|.*\| yes \|$",
+    "bench_library.py": [r"^\| 2 \| 2 \| [\d.]+ s \|.*\| [1-9]\d* \|.*\| yes \|$",
                          r"One size only"],
     "bench_desk.py": [r"^\| 1 nurse at once, 2 sheets \| median [\d.]+ s",
                       r"^\| 2 nurses at once, 2 sheets \|",
