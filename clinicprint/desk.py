@@ -21,9 +21,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+from urllib.parse import parse_qsl
 
-from flask import Flask, Response, abort, g, render_template, request, send_from_directory
+from flask import (Flask, Request, Response, abort, g, render_template, request,
+                   send_from_directory)
 from werkzeug.exceptions import HTTPException
+from werkzeug.formparser import FormDataParser
 
 from . import personal
 from .content import Project, load_project
@@ -337,7 +340,27 @@ def _without_field_name(message: str, name: str) -> str:
 # --- the app --------------------------------------------------------------------------
 
 
+class TextForm(FormDataParser):
+    """A url-encoded form decoded as UTF-8 text, a byte that is not UTF-8 becoming
+    U+FFFD (as werkzeug's multipart parser does), which the field's character check
+    refuses beside its field. werkzeug leaves such escapes as they came (%ED%A0%80),
+    so they would print literally on a patient's sheet."""
+
+    def parse(self, stream, mimetype, content_length, options=None):
+        if mimetype != "application/x-www-form-urlencoded":
+            return super().parse(stream, mimetype, content_length, options)
+        text = stream.read().decode("utf-8", "replace")
+        items = parse_qsl(text, keep_blank_values=True, errors="replace")
+        return stream, self.cls(items), self.cls()
+
+
+class DeskRequest(Request):
+    form_data_parser_class = TextForm
+
+
 class DeskApp(Flask):
+    request_class = DeskRequest
+
     def log_exception(self, exc_info) -> None:
         # A traceback can quote the request's values: log the type only.
         LOG.error("internal error: %s", exc_info[0].__name__ if exc_info[0] else "?")

@@ -80,9 +80,12 @@ def sheet_fields(project: Project, handout: str, variant: str, lang: str) -> tup
 def csv_columns(project: Project) -> tuple[str, ...]:
     """Every column a day's list may have: the choices, then each field of any
     discharge handout, in the order they are declared."""
-    names = dict.fromkeys(field.name for name in discharge_handouts(project)
-                          for field in project.handouts[name].fields)
-    return (*CSV_CHOICE_COLUMNS, *names)
+    return (*CSV_CHOICE_COLUMNS, *field_names(project))
+
+
+def field_names(project: Project) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(field.name for name in discharge_handouts(project)
+                               for field in project.handouts[name].fields))
 
 
 # --- which handout ----------------------------------------------------------------
@@ -345,7 +348,7 @@ def _sheets(project: Project, request: Request) -> tuple[list[Sheet], int]:
                                                      request.label_of, project.root, language),
                       handout, lang=request.lang)], 0
     shown = str(request.csv_file)
-    rows, skipped = read_rows(request.csv_file, shown, csv_columns(project)[3:])
+    rows, skipped = read_rows(request.csv_file, shown, field_names(project))
     sheets = []
     fields_of = functools.lru_cache(maxsize=None)(
         lambda handout, variant, lang: sheet_fields(project, handout, variant, lang))

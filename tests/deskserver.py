@@ -14,8 +14,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import factory
-from conftest import PROJECT_FILES, ROOT
+from conftest import LIBRARY, PROJECT_FILES, ROOT
+from library import load, write
 
 ANNOUNCE = re.compile(rb"Discharge desk: http://127\.0\.0\.1:(\d+)/")
 
@@ -205,30 +205,35 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def generated_project(folder: Path) -> Path:
-    """A copy of the project with the shipped handouts replaced by generated ones
-    (tests/factory.py: codes TEST-...), English only, for a module's desk."""
+def library_copy(folder: Path) -> Path:
+    """A private copy of the generated library (tests/library.py), English only, for a
+    module's desk: one discharge sheet (TEST-D-001) that places every default field and
+    one field of each other type, and the brochure that goes home with it."""
     import shutil
 
     copy = folder / "project"
     copy.mkdir(parents=True)
     for name in PROJECT_FILES:
-        source = ROOT / name
+        source = LIBRARY.root / name
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, copy / name)
-    names = factory.only_generated(copy)
-    _every_field_written_in(copy / "handouts" / f"{names['discharge']}.yaml")
     return copy
 
 
-def _every_field_written_in(path: Path) -> None:
-    """The generated sheet's write-in section, with a line for each patient field the
-    desk offers, so that a test sees every value it types on the sheet."""
-    from clinicprint.content import PATIENT_FIELDS
+# A detail only one variant's sheet prints (the library's sheet places all of its
+# fields in every variant): the desk must show it for that variant only.
+VARIANT_ONLY = {"name": "port-nurse", "label": "Port nurse:", "type": "text", "max": 40}
 
-    data = factory.load(path)
-    details = next(s for s in data["sections"] if s.get("type") == "write-in")
-    shown = {item.get("field") for item in details["items"] if isinstance(item, dict)}
-    details["items"] += [{"label": f"{name.replace('-', ' ').capitalize()}:", "field": name}
-                         for name in PATIENT_FIELDS if name not in shown
-                         and name not in ("patient", "notes")]
-    factory.save(path, data)
+
+def with_a_variant_only_field(project: Path) -> tuple[str, str, str]:
+    """Declare VARIANT_ONLY on the project's first discharge sheet and place it in a
+    section that one variant adds. Returns (handout, that variant, the field's name)."""
+    handout = LIBRARY.discharges[0]
+    path = project / "handouts" / f"{handout}.yaml"
+    data = load(path)
+    variant = list(data["overrides"])[-1]
+    data["fields"].append(VARIANT_ONLY)
+    data["overrides"][variant].setdefault("add", []).append(
+        {"id": "port", "type": "write-in", "title": "Your port",
+         "items": [{"label": VARIANT_ONLY["label"], "field": VARIANT_ONLY["name"]}]})
+    write(path, data)
+    return handout, variant, VARIANT_ONLY["name"]

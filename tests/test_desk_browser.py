@@ -2,12 +2,14 @@
 
 Fills the form, previews, downloads and reads the PDF back; works with the keyboard
 alone, Next patient included; a half-typed date stops the print; loads nothing from
-any other host; axe-core finds no WCAG 2.1 A/AA problem. The desk serves a generated
-project (tests/factory.py)."""
+any other host; axe-core finds no WCAG 2.1 A/AA problem; shows only the fields of the
+chosen sheet. The desk serves a copy of the generated library (tests/library.py) with
+one more field that only one variant places."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import re
 import uuid
@@ -17,7 +19,9 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import ROOT, documents_of
-from deskserver import Desk, generated_project, start_desk
+from deskserver import (VARIANT_ONLY, Desk, library_copy, start_desk,
+                        with_a_variant_only_field)
+from library import DEFAULT_FIELDS, OWN_FIELDS
 from pdfread import squash
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -27,16 +31,42 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Each field's question on the form, as the generated library's fields.yaml asks it.
+QUESTION = {f["name"]: f.get("prompt") or f["label"].rstrip(":") for f in DEFAULT_FIELDS}
+# Dates relative to today: the desk takes a follow-up within the next year.
+FOLLOW_UP = dt.datetime.combine(dt.date.today() + dt.timedelta(days=14), dt.time(10, 30))
+PROCEDURE = dt.date.today() - dt.timedelta(days=3)
+
+
+def printed_moment(moment: dt.datetime) -> str:
+    """A date and time as an English sheet prints it: Wed, Dec 9, 2026, 10:30 AM."""
+    return (f"{moment:%a, %b} {moment.day}, {moment.year}, "
+            f"{moment.hour % 12 or 12}:{moment:%M %p}")
+
+
+def field(page, name: str):
+    """A detail's box, found by its label as a nurse (or a screen reader) finds it."""
+    return page.get_by_label(re.compile("^" + re.escape(QUESTION[name])))
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generated_project(tmp_path_factory.mktemp("generated"))
+def variant_only(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The generated library with one more field that only one variant's sheet
+    places: (the project, that variant)."""
+    project = library_copy(tmp_path_factory.mktemp("generated"))
+    _, variant, _ = with_a_variant_only_field(project)
+    return project, variant
+
+
+@pytest.fixture(scope="module")
+def generated(variant_only: tuple[Path, str]) -> Path:
+    return variant_only[0]
 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory, generated: Path) -> Desk:
-    server = start_desk(tmp_path_factory.mktemp("browser-desk"), project=generated)
+    server = start_desk(tmp_path_factory.mktemp("browser-desk"), project=generated,
+                        renderers=1)
     yield server
     assert server.stop() == 0, server.log()
 
@@ -48,12 +78,19 @@ def playwright():
 
 
 @pytest.fixture(scope="module")
-def browser(playwright, tmp_path_factory: pytest.TempPathFactory):
-    """A fresh profile each run; CSP is bypassed only so axe-core can be injected."""
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=FLAGS,
-        viewport={"width": 1024, "height": 1366}, accept_downloads=True, bypass_csp=True)
+def chromium(playwright):
+    """One Chromium for the module; each context in it starts with nothing stored."""
+    launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=FLAGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """A fresh context; CSP is bypassed only so axe-core can be injected."""
+    context = chromium.new_context(viewport={"width": 1024, "height": 1366},
+                                   accept_downloads=True, bypass_csp=True)
     yield context
     context.close()
 
@@ -84,9 +121,9 @@ def records(desk: Desk) -> int:
 def test_fill_preview_and_download(page, generated: Path, tmp_path: Path) -> None:
     variant = a_variant(generated)
     name = f"Rosa {uuid.uuid4().hex[:6].upper()} Example"
-    page.get_by_label("Patient's name").fill(name)
-    page.get_by_label("Spine levels treated").fill("t12, L1")
-    page.get_by_label("Follow-up appointment").fill("2026-12-09T10:30")
+    field(page, "patient").fill(name)
+    field(page, "levels").fill("t12, L1")
+    field(page, "follow-up").fill(f"{FOLLOW_UP:%Y-%m-%dT%H:%M}")
     page.get_by_label(variant.label).check()
     page.get_by_label("A4").check()
     page.get_by_role("button", name="Preview").click()
@@ -109,30 +146,59 @@ def test_fill_preview_and_download(page, generated: Path, tmp_path: Path) -> Non
     assert name not in saved.name and saved.name.startswith("discharge-")
     reader = PdfReader(saved)
     text = pdf_text(saved.read_bytes())
-    assert name in text and "Wed, Dec 9, 2026, 10:30 AM" in text
+    assert name in text and printed_moment(FOLLOW_UP) in text
     sheet_id = re.search(r"discharge-(\w{4}-\w{4})\.pdf", saved.name)[1]
     assert f"Sheet {sheet_id}" in text
     assert round(float(reader.pages[0].mediabox.width)) == round(210 / 25.4 * 72)  # A4
     saved.unlink()
 
 
+def test_switching_the_variant_shows_only_its_sheet_s_fields(
+        page, variant_only: tuple[Path, str], desk: Desk) -> None:
+    """A field only one variant's sheet prints is hidden, and not sent, while another
+    variant is chosen; choosing its variant shows it; a value typed there and then
+    left behind by switching back is not sent (so it cannot be refused or printed)."""
+    project, variant = variant_only
+    label = next(v.label for v in (d.variant for d in documents_of(project))
+                 if v.name == variant)
+    box = page.get_by_label(re.compile("^" + re.escape(VARIANT_ONLY["label"].rstrip(":"))))
+    playwright_api.expect(box).to_be_hidden()
+    playwright_api.expect(box).to_be_disabled()
+    playwright_api.expect(field(page, "patient")).to_be_visible()
+    page.get_by_label(label).check()
+    playwright_api.expect(box).to_be_visible()
+    playwright_api.expect(box).to_be_enabled()
+    box.fill("Nurse Kim")
+    page.get_by_label(next(v.label for v in (d.variant for d in documents_of(project))
+                           if v.name != variant)).check()
+    playwright_api.expect(box).to_be_hidden()
+    playwright_api.expect(field(page, "patient")).to_be_visible()  # the others stay
+    posted: list[str] = []
+    page.on("request", lambda request: posted.append(request.post_data or "")
+            if request.method == "POST" else None)
+    page.get_by_role("button", name="Preview").click()
+    playwright_api.expect(page.locator("#preview-frame")).to_be_visible(timeout=60_000)
+    assert posted and VARIANT_ONLY["name"] not in posted[0] and "Kim" not in posted[0]
+
+
 def test_mistakes_show_beside_their_fields(page) -> None:
-    page.get_by_label("Spine levels treated").fill("Q7")
-    page.get_by_label("Date of the procedure").fill("2026-11-25")
+    field(page, "levels").fill("Q7")
+    field(page, "procedure-date").fill(PROCEDURE.isoformat())
     page.get_by_role("button", name="Preview").click()
     summary = page.locator("#error-summary")
     playwright_api.expect(summary).to_be_focused(timeout=30_000)
-    field = page.get_by_label("Spine levels treated")
-    playwright_api.expect(field).to_have_attribute("aria-invalid", "true")
+    levels = field(page, "levels")
+    playwright_api.expect(levels).to_have_attribute("aria-invalid", "true")
     playwright_api.expect(page.locator("#levels-error")).to_contain_text("vertebra names")
-    playwright_api.expect(field).to_have_value("Q7")  # what was typed is kept
-    playwright_api.expect(page.get_by_label("Date of the procedure")).to_have_value(
-        "2026-11-25")
+    playwright_api.expect(levels).to_have_value("Q7")  # what was typed is kept
+    playwright_api.expect(field(page, "procedure-date")).to_have_value(
+        PROCEDURE.isoformat())
     assert page.locator(".field__error").count() == 1
 
 
 def test_keyboard_alone_then_next_patient(page) -> None:
-    """Tab to the name, type it and a note, Tab on to Print / Download and press
+    """Tab to the name, type it, a note, a choice, a number and a phone, Tab on to
+    Print / Download and press
     Enter; Next patient is then offered at once (it has the focus): Enter clears
     every detail and the preview (the page comes back fresh)."""
     name = f"Kay {uuid.uuid4().hex[:6].upper()}"
@@ -140,20 +206,27 @@ def test_keyboard_alone_then_next_patient(page) -> None:
     page.keyboard.type(name)
     assert _tab_to(page, lambda el: el["id"] == "notes")
     page.keyboard.type("Allergic to penicillin.")
+    assert _tab_to(page, lambda el: el["id"] == "side")  # a choice: its first letter
+    page.keyboard.type("r")
+    assert _tab_to(page, lambda el: el["id"] == "lift-limit")
+    page.keyboard.type("12")
+    assert _tab_to(page, lambda el: el["id"] == "team-phone")
+    page.keyboard.type("555 010 0123")
     assert _tab_to(page, lambda el: el["text"] == "Preview")
     page.keyboard.press("Enter")
     playwright_api.expect(page.locator("#preview-frame")).to_be_visible(timeout=60_000)
     assert _tab_to(page, lambda el: el["text"] == "Print / Download")
     with page.expect_download(timeout=60_000) as download:
         page.keyboard.press("Enter")
-    assert name in pdf_text(Path(download.value.path()).read_bytes())
+    printed = pdf_text(Path(download.value.path()).read_bytes())
+    assert name in printed and "right" in printed and "555 010 0123" in printed
     playwright_api.expect(page.locator("#next-patient")).to_be_focused()
     playwright_api.expect(page.locator("#status")).to_contain_text("Next patient")
     history = page.evaluate("history.length")
     page.keyboard.press("Enter")
     page.wait_for_load_state()
-    for label in ("Patient's name", "Notes from the care team", "Spine levels treated"):
-        playwright_api.expect(page.get_by_label(label)).to_have_value("")
+    for declared in (*DEFAULT_FIELDS, *OWN_FIELDS):  # every detail, of every type
+        playwright_api.expect(page.locator(f"#{declared['name']}")).to_have_value("")
     playwright_api.expect(page.locator("#preview-frame")).to_be_hidden()
     assert page.evaluate("document.getElementById('preview-frame').src") == ""
     assert name not in page.content() and "penicillin" not in page.content()
@@ -162,15 +235,16 @@ def test_keyboard_alone_then_next_patient(page) -> None:
 
 
 def test_a_half_typed_date_stops_the_print_with_a_message_beside_it(page, desk) -> None:
-    """Typed as nurses do in Chromium, 12172026 then 1030 leaves the follow-up box
-    incomplete (validity.badInput): the browser would send it empty and the sheet
-    would print a blank line. Nothing is sent; the message sits beside the box."""
+    """Typed as nurses do in Chromium, the date (e.g. 12172026) then the time (1030)
+    without AM or PM leaves the follow-up box incomplete (validity.badInput): the
+    browser would send it empty and the sheet would print a blank line. Nothing is
+    sent; the message sits beside the box."""
     before = records(desk)
-    page.get_by_label("Patient's name").fill("Half Date")
-    follow_up = page.get_by_label("Follow-up appointment")
+    field(page, "patient").fill("Half Date")
+    follow_up = field(page, "follow-up")
     follow_up.click()
-    page.keyboard.type("12172026")
-    page.keyboard.type("1030")
+    page.keyboard.type(f"{FOLLOW_UP:%m%d%Y}")
+    page.keyboard.type(f"{FOLLOW_UP:%I%M}")
     assert page.evaluate("document.getElementById('follow-up').validity.badInput")
     sent: list[str] = []
     page.on("request", lambda request: sent.append(request.url)
@@ -186,21 +260,42 @@ def test_a_half_typed_date_stops_the_print_with_a_message_beside_it(page, desk) 
     page.get_by_role("button", name="Preview").click()  # nor a preview
     page.wait_for_timeout(500)
     assert sent == [] and records(desk) == before
-    follow_up.fill("2026-12-17T10:30")  # finished: the message goes, and it prints
+    follow_up.fill(f"{FOLLOW_UP:%Y-%m-%dT%H:%M}")  # finished: the message goes; it prints
     playwright_api.expect(error).to_have_count(0)
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Print / Download").click()
-    assert "Thu, Dec 17, 2026, 10:30 AM" in pdf_text(Path(download.value.path()).read_bytes())
+    assert printed_moment(FOLLOW_UP) in pdf_text(Path(download.value.path()).read_bytes())
     assert records(desk) == before + 1
 
 
-def test_a_half_typed_date_is_not_sent_without_the_script_either(playwright, desk) -> None:
+def test_a_number_out_of_range_is_stopped_beside_it(page, desk) -> None:
+    """The browser holds a number outside its declared range (it would show only a
+    bubble): the message beside it gives the range, and nothing is sent."""
+    number = next(f for f in OWN_FIELDS if f["type"] == "number")
+    before = records(desk)
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url)
+            if request.method == "POST" else None)
+    box = page.locator(f"#{number['name']}")
+    box.fill(str(number["max"] * 10))
+    page.get_by_role("button", name="Print / Download").click()
+    error = page.locator(f"#{number['name']}-error")
+    playwright_api.expect(error).to_contain_text(
+        f"from {number['min']} to {number['max']}")
+    playwright_api.expect(box).to_be_focused()
+    playwright_api.expect(page.locator("#status")).to_contain_text("Nothing was printed")
+    box.fill(str(number["max"]))  # corrected: the message goes
+    playwright_api.expect(error).to_have_count(0)
+    assert sent == [] and records(desk) == before
+
+
+def test_a_half_typed_date_is_not_sent_without_the_script_either(chromium, desk) -> None:
     """The browser's own check (the form is not marked novalidate) stops it."""
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    context = chromium.new_context(java_script_enabled=False)
     try:
-        tab = browser.new_page(java_script_enabled=False)
+        tab = context.new_page()
         tab.goto(f"http://127.0.0.1:{desk.port}/")
-        tab.get_by_label("Date of the procedure").click()
+        field(tab, "procedure-date").click()
         tab.keyboard.type("1125")  # no year
         assert tab.evaluate("document.getElementById('procedure-date').validity.badInput")
         sent: list[str] = []
@@ -209,7 +304,7 @@ def test_a_half_typed_date_is_not_sent_without_the_script_either(playwright, des
         tab.wait_for_timeout(500)
         assert sent == []
     finally:
-        browser.close()
+        context.close()
 
 
 def _tab_to(page, wanted, limit: int = 40) -> bool:
@@ -246,8 +341,10 @@ def test_large_targets_and_no_sideways_scrolling_on_a_tablet(page) -> None:
         # Every button, text box and choice label is at least 44 px tall (WCAG 2.5.5).
         small = page.evaluate(
             """() => [...document.querySelectorAll('button, input[type=text], input[type=date],'
-                      + ' input[type=datetime-local], textarea, .choice label')]
-                 .filter((el) => el.getBoundingClientRect().height < 44)
+                      + ' input[type=datetime-local], input[type=number], input[type=tel],'
+                      + ' select, textarea, .choice label')]
+                 .filter((el) => el.getClientRects().length  // shown: not another sheet's
+                                 && el.getBoundingClientRect().height < 44)
                  .map((el) => el.id || el.textContent.trim())""")
         assert not small, small
 
@@ -264,8 +361,8 @@ def _axe(page) -> list:
 def test_axe_finds_no_wcag21_aa_problem(page, desk: Desk) -> None:
     assert AXE.is_file(), "axe-core missing: run `make test` (npm ci)"
     assert _axe(page) == []
-    page.get_by_label("Spine levels treated").fill("Q7")
-    page.get_by_label("Notes from the care team").fill("n" * 10)
+    field(page, "levels").fill("Q7")
+    field(page, "notes").fill("n" * 10)
     page.get_by_role("button", name="Preview").click()
     playwright_api.expect(page.locator("#error-summary")).to_be_visible(timeout=30_000)
     assert _axe(page) == []  # the form with its errors
@@ -298,9 +395,9 @@ def test_access_code_page_lockout_and_asking_again(browser, generated: Path,
         tab.wait_for_timeout(2200)
         tab.get_by_label("Access code").fill("correct-horse-battery")
         tab.get_by_role("button", name="Open the desk").click()
-        playwright_api.expect(tab.get_by_label("Patient's name")).to_be_visible()
+        playwright_api.expect(field(tab, "patient")).to_be_visible()
         name = f"Ona {uuid.uuid4().hex[:6].upper()}"
-        tab.get_by_label("Patient's name").fill(name)
+        field(tab, "patient").fill(name)
         browser.clear_cookies()
         tab.get_by_role("button", name="Print / Download").click()
         code = tab.get_by_label("The desk's access code")
@@ -310,7 +407,7 @@ def test_access_code_page_lockout_and_asking_again(browser, generated: Path,
         code.fill("correct-horse-battery")
         code.press("Enter")
         playwright_api.expect(tab.locator("#status")).to_contain_text("open again")
-        playwright_api.expect(tab.get_by_label("Patient's name")).to_have_value(name)
+        playwright_api.expect(field(tab, "patient")).to_have_value(name)
         with tab.expect_download(timeout=60_000) as download:
             tab.get_by_role("button", name="Print / Download").click()
         assert name in pdf_text(Path(download.value.path()).read_bytes())
@@ -330,12 +427,12 @@ def test_the_browser_keeps_no_patient_detail(playwright, desk: Desk, tmp_path: P
     try:
         tab = context.new_page()
         tab.goto(f"http://127.0.0.1:{desk.port}/")
-        tab.get_by_label("Patient's name").fill(f"Ann {marker}")
-        tab.get_by_label("Notes from the care team").fill(f"Note {marker}")
-        tab.get_by_label("Spine levels treated").fill(f"Q{marker}")
+        field(tab, "patient").fill(f"Ann {marker}")
+        field(tab, "notes").fill(f"Note {marker}")
+        field(tab, "levels").fill(f"Q{marker}")
         tab.get_by_role("button", name="Preview").click()
         playwright_api.expect(tab.locator("#error-summary")).to_be_visible(timeout=30_000)
-        tab.get_by_label("Spine levels treated").fill("L1")
+        field(tab, "levels").fill("L1")
         tab.get_by_role("button", name="Preview").click()
         playwright_api.expect(tab.locator("#preview-frame")).to_be_visible(timeout=60_000)
         with tab.expect_download(timeout=60_000) as download:
@@ -351,11 +448,11 @@ def test_the_browser_keeps_no_patient_detail(playwright, desk: Desk, tmp_path: P
 
 def test_an_expired_session_keeps_what_was_typed(page, browser) -> None:
     name = f"Lee {uuid.uuid4().hex[:6].upper()}"
-    page.get_by_label("Patient's name").fill(name)
+    field(page, "patient").fill(name)
     browser.clear_cookies()  # as after the desk restarted: the session is unknown
     page.get_by_role("button", name="Print / Download").click()
     playwright_api.expect(page.locator("#status")).to_contain_text("expired")
-    playwright_api.expect(page.get_by_label("Patient's name")).to_have_value(name)
+    playwright_api.expect(field(page, "patient")).to_have_value(name)
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Print / Download").click()
     assert name in pdf_text(Path(download.value.path()).read_bytes())

@@ -10,6 +10,7 @@ proves the nurse still prints and that nothing was printed, recorded or kept.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import re
 import signal
@@ -22,10 +23,11 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_process_failed, run_pipeline
-from deskserver import Desk, generated_project, health_json, raw_reply, start_desk
+from deskserver import Desk, health_json, library_copy, raw_reply, start_desk
 
 CODE = "ward-7-" + uuid.uuid4().hex[:8]
-GOOD = {"patient": "Jane Q. Example", "procedure-date": "2026-11-25", "levels": "T12, L1"}
+GOOD = {"patient": "Jane Q. Example", "levels": "T12, L1",
+        "procedure-date": (dt.date.today() - dt.timedelta(days=2)).isoformat()}
 LIMITS = {"--max-sessions": 3, "--connections-per-client": 8, "--max-connections": 40,
           "--idle-timeout": 3, "--render-timeout": 3}
 PROXY_NAME = "desk.ward.example"
@@ -43,7 +45,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory, temporary: Path) -> Desk:
     folder = tmp_path_factory.mktemp("safe-desk")
     limits = [str(arg) for option, value in LIMITS.items() for arg in (option, value)]
     server = start_desk(folder / "desk", "--allowed-host", PROXY_NAME, *limits, renderers=1,
-                        project=generated_project(folder),
+                        project=library_copy(folder),
                         env={"TMPDIR": str(temporary), "DESK_ACCESS_CODE": CODE})
     yield server
     assert server.stop() == 0, server.log()

@@ -204,13 +204,20 @@
     input.focus();
   }
 
+  // Any value the browser will not send as it is: half-typed, too long, or a number
+  // outside its range (which the browser would stop with only a bubble).
   function isIncomplete(field) {
-    return Boolean(field.validity && (field.validity.badInput || field.validity.tooLong));
+    return Boolean(field.validity && field.willValidate && !field.validity.valid);
   }
 
   function markIncomplete(field) {
-    const text = field.validity.tooLong
+    const validity = field.validity;
+    const text = validity.tooLong
       ? "This is longer than " + field.maxLength + " characters; shorten it."
+      : validity.rangeOverflow || validity.rangeUnderflow
+      ? "This must be from " + Number(field.min) + " to " + Number(field.max) +
+        "; check the number with the doctor's order."
+      : validity.stepMismatch ? "This has too many digits after the point."
       : INCOMPLETE[field.type] || "This is not complete. Finish it, or clear it.";
     showError(field, text);
     field.dataset.incomplete = "true";
@@ -222,8 +229,9 @@
     incomplete.forEach(markIncomplete);
     if (!incomplete.length) return false;
     const label = form.querySelector("label[for='" + incomplete[0].id + "']");
+    const what = incomplete[0].validity.badInput ? " is not complete." : " needs a change.";
     busy(false, "Nothing was printed: " + (label ? label.textContent.replace(
-      "(optional)", "").trim() + " is not complete." : "a date is not complete."));
+      "(optional)", "").trim() : "a detail") + what);
     incomplete[0].focus();
     return true;
   }
