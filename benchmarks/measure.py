@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -250,15 +251,16 @@ def write_section(title: str, section: str) -> None:
     """Put this script's section ("## title" and what follows, up to the next "## ")
     into RESULTS.md, replacing its last version and keeping every other section."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    heading = f"## {title}"
-    if heading in text:
-        before, _, after = text.partition(heading)
-        rest = after.split("\n## ", 1)
-        text = before + section.rstrip("\n") + "\n" + ("\n## " + rest[1] if len(rest) > 1
-                                                       else "")
+    intro, *sections = re.split(r"^(?=## )", text, flags=re.MULTILINE)
+    heading = f"## {title}\n"
+    new = section.rstrip("\n") + "\n\n"
+    if any(old.startswith(heading) for old in sections):
+        sections = [new if old.startswith(heading) else old for old in sections]
     else:
-        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
+        sections.append(new)
+    joined = intro.rstrip("\n") + "\n\n" + "".join(old.rstrip("\n") + "\n\n"
+                                                  for old in sections)
+    RESULTS.write_text(joined.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def table(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> list[str]:
