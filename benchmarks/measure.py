@@ -203,8 +203,16 @@ def run(args: list[str], cwd: Path | None = None, check: bool = True,
                         out["stderr"].decode("utf-8", "replace"), process.returncode, peaks)
     if check and process.returncode:
         raise SystemExit(f"failed (exit {process.returncode}): {' '.join(args)}\n"
-                         f"{measured.stderr[-3000:]}")
+                         f"{first_lines(measured.stderr)}")
     return measured
+
+
+def first_lines(text: str, count: int = 8) -> str:
+    """A failed command's first lines (the first problem is the one to fix first),
+    its warnings after its errors."""
+    lines = sorted(text.strip().splitlines(), key=lambda line: line.startswith("Warning:"))
+    more = f"\n... ({len(lines) - count} more lines)" if len(lines) > count else ""
+    return "\n".join(line[:400] for line in lines[:count]) + more
 
 
 def children(pid: int) -> list[int]:
