@@ -51,6 +51,7 @@ class Job:
     fields: dict[str, str]  # formatted by personal.parse_patient
     with_brochure: bool
     sheet_id: str
+    separate: bool = False  # the brochure apart (a print job of its own), not bundled
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,11 @@ class Outcome:
     data, e.g. an expired medical review) or unfit (the details do not fit)."""
 
     status: str
-    pdf: bytes = b""
+    pdf: bytes = b""        # the sheet, and the brochure after it unless `separate`
+    brochure: bytes = b""   # the brochure, when the job asked for it `separate`
+    # Bundled: the pages the sheet takes in `pdf` (to an even number, so the brochure
+    # starts on a new sheet of paper) and the brochure's; how a nurse prints each part.
+    parts: tuple[int, int] = (0, 0)
     message: str = ""
     document_code: str = ""
     revision: str = ""
@@ -167,7 +172,11 @@ def _render(project, job: Job, brochures: dict, designs: dict) -> Outcome:
             key = (job.handout, job.variant, job.lang, job.profile)
             if key not in brochures:  # the same for every patient: no patient data
                 brochures[key] = _render_brochure(project, job)
-            pdf = bundle_for_duplex([[pdf, brochures[key]]])
+            if job.separate:
+                return _ok(project, job, pdf, warnings, brochure=brochures[key])
+            parts = (_pages(pdf) + _pages(pdf) % 2, _pages(brochures[key]))
+            return _ok(project, job, bundle_for_duplex([[pdf, brochures[key]]]), warnings,
+                       parts=parts)
     except RenderError:
         # Its message may quote the patient's text (a word too wide for its line).
         return Outcome("unfit")
@@ -175,9 +184,23 @@ def _render(project, job: Job, brochures: dict, designs: dict) -> Outcome:
         return Outcome("refused", message=str(exc.message))
     except Exception as exc:  # noqa: BLE001 - never let a message with patient data out
         return Outcome("failed", message=type(exc).__name__)
+    return _ok(project, job, pdf, warnings)
+
+
+def _ok(project, job: Job, pdf: bytes, warnings, brochure: bytes = b"",
+        parts: tuple[int, int] = (0, 0)) -> Outcome:
     handout = project.handouts[job.handout]
-    return Outcome("ok", pdf=pdf, document_code=handout.document_code,
+    return Outcome("ok", pdf=pdf, brochure=brochure, parts=parts,
+                   document_code=handout.document_code,
                    revision=handout.revision.isoformat(), warnings=tuple(warnings))
+
+
+def _pages(pdf: bytes) -> int:
+    import io
+
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def discharge_handouts(project) -> list[str]:

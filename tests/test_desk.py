@@ -265,6 +265,12 @@ def test_blank_sheet_and_brochure(desk: Desk, generated: Path) -> None:
     assert both.status == 200, both.text
     pages = PdfReader(io.BytesIO(both.body)).pages
     assert len(pages) > alone and len(pages) % 2 == 0  # duplex: the brochure on a new sheet
+    # The page tells the nurse which pages are the sheet (long-edge flip) and which the
+    # brochure (short-edge flip): the counts come with the file.
+    sheet_pages = int(both.headers["x-sheet-pages"])
+    assert sheet_pages == alone + alone % 2
+    assert sheet_pages + int(both.headers["x-brochure-pages"]) == len(pages)
+    assert records(desk)[-1]["printer"] == "download"
     brochure_text = squash(" ".join(p.extract_text() for p in pages[alone:]))
     brochures = [d.handout for d in documents_of(generated) if d.handout.kind == "brochure"]
     assert any(b.document_code in brochure_text for b in brochures)
