@@ -1,7 +1,7 @@
 #!/bin/sh
 # Debian packages the pipeline and its tests use: Pango and HarfBuzz-Subset
 # for WeasyPrint, Ghostscript to preflight press PDFs, qpdf to check PDF
-# structure; with --test, Chromium and Apache PDFBox. Installs only what is
+# structure; with --test, Chromium, Apache PDFBox and CUPS with cups-pdf. Installs only what is
 # missing, so it is quick on a ready machine.
 set -eu
 missing=""
@@ -26,6 +26,10 @@ if [ "${1:-}" = "--test" ]; then
     [ -f /usr/share/java/preflight.jar ] || missing="$missing libpdfbox2-java"
     [ -f /usr/share/java/javax.activation.jar ] || missing="$missing libactivation-java"
     [ -f /usr/share/java/jaxb-api.jar ] || missing="$missing libjaxb-api-java"
+    # The desk prints through CUPS (lp, from cups-client): the tests start a private
+    # cupsd with a cups-pdf queue (tests/wardservices.py).
+    command -v cupsd >/dev/null 2>&1 || [ -x /usr/sbin/cupsd ] || missing="$missing cups"
+    [ -f /usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd ] || missing="$missing printer-driver-cups-pdf"
 fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
