@@ -144,6 +144,12 @@ def test_fill_preview_and_download(page, generated: Path, tmp_path: Path) -> Non
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     assert name not in saved.name and saved.name.startswith("discharge-")
+    # The nurse is told the file holds the patient's details, where it went, and to
+    # delete it once printed.
+    status = page.locator("#status")
+    playwright_api.expect(status).to_contain_text("holds the patient's details")
+    playwright_api.expect(status).to_contain_text("downloads folder")
+    playwright_api.expect(status).to_contain_text("delete the file")
     reader = PdfReader(saved)
     text = pdf_text(saved.read_bytes())
     assert name in text and printed_moment(FOLLOW_UP) in text

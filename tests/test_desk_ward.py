@@ -64,7 +64,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = library_copy(tmp_path_factory.mktemp("ward"))
     fields = project / "fields.yaml"
     data = yaml.safe_load(fields.read_text(encoding="utf-8"))
-    data["fields"].append(MRN_FIELD)
+    data["fields"].insert(1, MRN_FIELD)  # after the patient's name, as shipped
     fields.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return project
 
@@ -233,3 +233,40 @@ def test_the_desk_will_not_start_with_an_unknown_queue_or_an_open_token_file(
     proc = run_pipeline("serve", "--port", "0", "--fhir-endpoint", chart.url,
                         project=project, timeout=60)
     assert_process_failed(proc, "--fhir-endpoint and --fhir-token-file go together")
+
+
+def test_a_nurse_prints_in_the_browser_and_the_page_clears_for_the_next_patient(
+        desk: Desk, cups: PrivateCups, tmp_path: Path) -> None:
+    """In Chromium: the button names the printer; after printing, the page says where
+    the sheet went (with the focus, for a screen reader), the form is blank and
+    nothing was downloaded."""
+    browser_api = pytest.importorskip("playwright.sync_api")
+    from test_desk_browser import CHROMIUM, FLAGS
+
+    with browser_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=FLAGS)
+        try:
+            context = chromium.new_context(viewport={"width": 1024, "height": 1366},
+                                           accept_downloads=True)
+            page = context.new_page()
+            downloads = []
+            page.on("download", lambda download: downloads.append(download))
+            page.goto(f"http://127.0.0.1:{desk.port}/")
+            page.get_by_label(re.compile(r"^Patient \(")).fill(PATIENT)
+            page.get_by_label(re.compile("^Medical record number")).fill(MRN)
+            page.get_by_role("button", name=f"Print on {cups.queue}").click()
+            done = page.locator("#done")
+            browser_api.expect(done).to_be_visible(timeout=60_000)
+            browser_api.expect(done).to_contain_text(f"Sent to the printer {cups.queue}")
+            browser_api.expect(done).to_be_focused()
+            assert page.get_by_label(re.compile(r"^Patient \(")).input_value() == ""
+            assert page.get_by_label(re.compile("^Medical record number")).input_value() == ""
+            page.screenshot(path="/tmp/ward/printed.png", full_page=True)
+            assert downloads == []
+            context.close()
+        finally:
+            chromium.close()
+    line = records(desk)[-1]
+    assert line["action"] == "print" and line["chart"] == "sent"
+    cups.finished(line["print_jobs"].split())
