@@ -147,9 +147,12 @@ def _check_outputs(root, output, handouts, variants, profiles, pdfx, share, lang
     documents = builder.shard_of(builder.plan(project, handouts, variants, profiles, pdfx,
                                               langs), share)
     stale, fresh = builder.stale_documents(project, documents, output)
+    missing, _ = builder.untranslated_in(project, handouts, langs)
     for document in stale:
         click.echo(f"would build {document.relative_path}")
     click.echo(f"{len(stale)} would be built, {len(fresh)} up to date")
+    if missing:  # a translation languages.yaml requires: no build can make it
+        raise PipelineError("\n".join(missing))
     if stale:
         ctx = click.get_current_context()
         ctx.exit(1)

@@ -366,21 +366,23 @@ def _stable_xmp_ids(obj, identifier: bytes) -> None:
                   if isinstance(chunk, bytes) else chunk for chunk in chunks]
 
 
-MIN_PRINT_DPI = 300
-
-
 def low_resolution_images(laid_out, document: Document) -> list[str]:
-    """Raster images printed below 300 dpi look soft on press: warn, naming each one."""
+    """Raster images a press prints soft (below GWG 2022's warning resolution): warn,
+    naming each file; below its minimum the press preflight fails the PDF too."""
+    from .gwg import STANDARD
+
     notes = []
     for _, box, _ in page_boxes(laid_out):
         image = getattr(box, "replacement", None)
         if type(image).__name__ != "RasterImage" or not box.width:
             continue  # vector art prints sharp at any size
-        dpi = image.width / (box.width / CSS_PX_PER_INCH)
-        if dpi < MIN_PRINT_DPI:
+        ppi = image.width / (box.width / CSS_PX_PER_INCH)
+        if ppi < STANDARD.warn_image_ppi:
             src = box.element.get("src", "?") if box.element is not None else "?"
-            notes.append(f"{document.label}: image '{src}' prints at {dpi:.0f} dpi; "
-                         f"supply one of at least {MIN_PRINT_DPI} dpi at that size")
+            notes.append(f"{document.label}: image '{src}' prints at {ppi:.0f} ppi; GWG "
+                         f"2022 asks for at least {STANDARD.warn_image_ppi:g} ppi "
+                         f"({STANDARD.min_image_ppi:g} at the very least): supply a larger "
+                         "picture")
     return notes
 
 

@@ -231,8 +231,8 @@ def translate(root: Path, handout: str, lang: str = "es", reviewed: bool = True)
     data: dict[str, Any] = {"review": {"reviewed_by": "[Test translator]" if reviewed else None,
                                        "reviewed_on": dt.date.today() - dt.timedelta(days=1)
                                        if reviewed else None}}
-    for key, english in units.items():
-        entry = {"source": source_hash(english), **_spanish_like(key, english)}
+    for number, (key, english) in enumerate(units.items(), 1):
+        entry = {"source": source_hash(english), **_spanish_like(key, english, number)}
         target = data
         *parents, last = key.split(".")
         for part in parents:
@@ -241,12 +241,12 @@ def translate(root: Path, handout: str, lang: str = "es", reviewed: bool = True)
     return write(root / "translations" / lang / f"{handout}.yaml", data)
 
 
-def _spanish_like(key: str, english: dict[str, Any]) -> dict[str, Any]:
-    """Spanish text of the same shape as the English unit."""
+def _spanish_like(key: str, english: dict[str, Any], number: int) -> dict[str, Any]:
+    """Spanish text of the same shape as the English unit; each title its own."""
     text: dict[str, Any] = {}
     for index, (name, value) in enumerate(english.items()):
         if name in ("title", "subtitle"):
-            text[name] = "Hoja de prueba" if name == "title" else SPANISH[3]
+            text[name] = f"Parte {number}" if name == "title" else SPANISH[3]
         elif name in ("summary", "body"):
             text[name] = SPANISH[index % len(SPANISH)]
         elif name == "items":

@@ -4,19 +4,18 @@
   reported as a failure; and a structure walker on pikepdf (qpdf) that reads the
   page content streams and the structure tree itself.
 - Web pages: axe-core (npm, package-lock.json) run in Debian's headless Chromium
-  at a phone width and a desktop width, plus what a browser computes (reflow,
-  large print, visible focus), plus a parse of the page for anything it would fetch.
+  (driven by Playwright, one browser for the module) at a phone width and a desktop
+  width, plus what a browser computes (reflow, large print, visible focus), plus a
+  parse of the page for anything it would fetch.
 
-Documents are derived from the project, so a new handout is checked as well.
+Documents are those of the generated library (tests/library.py): every kind, variant
+and language, so the checks do not grow with the clinic's handouts.
 """
 
 from __future__ import annotations
 
-import html as html_lib
 import json
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,7 +25,9 @@ import pytest
 
 from clinicprint.content import Section, load_project
 from clinicprint.reading_order import reading_order
-from conftest import ROOT, LIBRARY, assert_process_failed, documents_of, edit, run_pipeline
+from conftest import (LIBRARY, ROOT, assert_clean_failure, assert_process_failed, documents_of,
+                      edit, run_cli, run_pipeline)
+from library import load, write
 from pdfread import squash, text_of, unhyphenate
 
 DOCUMENTS = documents_of()
@@ -34,8 +35,13 @@ SCREEN = [d for d in DOCUMENTS if d.profile.pdf_variant == "pdf/ua-1"]
 WEB = [d for d in DOCUMENTS if d.profile.writer == "web"]
 BRAND = load_project(LIBRARY.root).brand
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"  # Debian's, never a downloaded browser
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-PHONE_PX, DESKTOP_PX = 320, 1280  # WCAG 1.4.10 reflow: 320 CSS px wide, no sideways scroll
+# WCAG 1.4.10 reflow: 320 CSS px wide, no sideways scroll. (A headless Chromium window
+# is never narrower than 500 px, so the viewport is set through Playwright instead.)
+PHONE_PX, DESKTOP_PX = 320, 1280
 
 
 def ids(documents) -> list[str]:
@@ -187,6 +193,9 @@ def test_screen_pdf_is_portrait_and_reads_in_the_readers_order(built: Path, docu
 
     for page in PdfReader(built / document.relative_path).pages:
         assert page.mediabox.width < page.mediabox.height, "not a portrait page"
+    titles = [squash(section.title) for section in document.sections]
+    if len(set(titles)) < len(titles):
+        return  # titles that do not tell the sections apart cannot show their order
     text = unhyphenate(text_of(built / document.relative_path))
     position = text.index(squash(document.title))
     for section in reading_order(document.sections):
@@ -210,12 +219,15 @@ def test_reading_order_follows_topics_and_keeps_untagged_neighbours() -> None:
 
 
 def test_an_unknown_topic_is_reported_with_file_and_line(project: Path) -> None:
-    handout = next((project / "handouts").glob("*.yaml"))
-    text = handout.read_text(encoding="utf-8")
-    line = next(n for n, row in enumerate(text.splitlines(), 1) if row.startswith("  - id:"))
-    edit(handout, text.splitlines()[line - 1], text.splitlines()[line - 1] + "\n    topic: dessert")
+    path = project / "handouts" / f"{LIBRARY.discharges[0]}.yaml"
+    data = load(path)
+    data["sections"][1]["topic"] = "dessert"
+    write(path, data)
+    line = next(n for n, row in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if "dessert" in row)
     proc = run_pipeline("build", "--profile", "screen", project=project)
-    assert_process_failed(proc, f"handouts/{handout.name}:", "topic: 'dessert' is not a topic")
+    assert_process_failed(proc, f"handouts/{path.name}:{line}:", "sections[1].topic",
+                          "'dessert' is not a topic")
     assert not (project / "output").exists() or not list((project / "output").rglob("*.pdf"))
 
 
@@ -281,70 +293,91 @@ def test_web_page_has_language_landmarks_skip_link_headings_and_alt_text(
     assert meta.get("viewport", "").startswith("width=device-width")
 
 
-RUN_AXE = """
-<script>%s</script>
-<script>
-(function () {
-  var metrics = {
-    width: window.innerWidth,
-    scrollWidth: document.documentElement.scrollWidth,
-    bodyFontPx: parseFloat(getComputedStyle(document.body).fontSize)
-  };
-  var link = document.querySelector("main a");
-  if (link) { link.focus(); metrics.focusOutline = getComputedStyle(link).outlineStyle; }
-  function report(result) {
-    var pre = document.createElement("pre");
-    pre.id = "axe-report";
-    pre.textContent = JSON.stringify(Object.assign(metrics, result));
-    document.body.appendChild(pre);
+# What a browser computes, then axe-core's WCAG 2.1 A/AA rules, in the loaded page.
+MEASURE = """async (tags) => {
+  const metrics = {width: window.innerWidth,
+                   scrollWidth: document.documentElement.scrollWidth,
+                   bodyFontPx: parseFloat(getComputedStyle(document.body).fontSize)};
+  const link = document.querySelector("main a");
+  if (link) {
+    link.focus();
+    metrics.focusOutline = getComputedStyle(link).outlineStyle;
+    link.blur();
   }
-  if (link) { link.blur(); }
-  axe.run(document, {runOnly: {type: "tag", values: %s}, resultTypes: ["violations"]})
-    .then(function (r) {
-      report({violations: r.violations.map(function (v) {
-        return {id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.slice(0, 3).map(function (n) { return n.target.join(" "); })};
-      }), rules: r.passes.length + r.violations.length + r.inapplicable.length});
-    })
-    .catch(function (e) { report({error: String(e)}); });
-})();
-</script>
-"""
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags},
+                                          resultTypes: ["violations"]});
+  metrics.violations = result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" "))}));
+  metrics.rules = result.passes.length + result.violations.length +
+                  result.inapplicable.length;
+  return metrics;
+}"""
 
 
-def run_axe(page: Path, width: int, work: Path) -> dict:
-    """Load the page in headless Chromium with axe-core added and read its report."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is installed by scripts/system-deps.sh --test"
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, launched once for every page of this module."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    assert Path(CHROMIUM).is_file(), "Debian's chromium: scripts/system-deps.sh --test"
     assert AXE.is_file(), "axe-core is installed by `make test` (npm ci)"
-    probe = work / f"{page.stem}-{width}.html"
-    source = page.read_text(encoding="utf-8")
-    script = RUN_AXE % (AXE.read_text(encoding="utf-8"), json.dumps(WCAG_AA))
-    probe.write_text(source.replace("</body>", script + "</body>"), encoding="utf-8")
-    result = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={work / f'profile-{width}'}",
-         f"--window-size={width},900", "--virtual-time-budget=60000", "--dump-dom",
-         probe.as_uri()], capture_output=True, text=True, timeout=180, check=False)
-    found = re.search(r'<pre id="axe-report">(.*?)</pre>', result.stdout, re.DOTALL)
-    assert found, f"axe-core wrote no report; chromium said: {result.stderr[-800:]}"
-    return json.loads(html_lib.unescape(found[1]))
+    with sync_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=FLAGS)
+        yield chromium
+        chromium.close()
 
 
-@pytest.mark.parametrize("width", [PHONE_PX, DESKTOP_PX])
-@pytest.mark.parametrize("document", WEB, ids=ids(WEB))
-def test_axe_core_finds_no_wcag21_aa_violation(built: Path, tmp_path: Path, document,
-                                              width: int) -> None:
-    report = run_axe(built / document.relative_path, width, tmp_path)
-    assert "error" not in report, report.get("error")
+def run_axe(browser, page: Path, width: int) -> dict:
+    """Open the page at `width` CSS px in a fresh context, add axe-core, read its report."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(page.as_uri())
+        tab.add_script_tag(path=str(AXE))
+        return tab.evaluate(MEASURE, WCAG_AA)
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def axe(browser):
+    """run_axe, once per page and width however many tests read the report."""
+    reports: dict[tuple[Path, int], dict] = {}
+
+    def report(page: Path, width: int) -> dict:
+        if (page, width) not in reports:
+            reports[(page, width)] = run_axe(browser, page, width)
+        return reports[(page, width)]
+
+    return report
+
+
+# Every page on a phone; on a desktop, one variant of each kind in the source language
+# (what changes with the width is the layout, which the phone width strains most).
+FIRST_VARIANT = next(iter(load_project(LIBRARY.root).variants))
+AXE_RUNS = [(d, PHONE_PX) for d in WEB] + [
+    (d, DESKTOP_PX) for d in WEB if d.language.source and d.variant.name == FIRST_VARIANT]
+# Found when the phone width became a real 320 px (the old harness's headless window was
+# 500 px wide): in large print, the phone numbers' unbreakable spans and the booking
+# address run past a 320 px screen. A product bug, reported; strict, so the fix shows.
+@pytest.mark.parametrize("document,width", AXE_RUNS,
+                         ids=[f"{ids([d])[0]}-{w}" for d, w in AXE_RUNS])
+def test_axe_core_finds_no_wcag21_aa_violation(built: Path, axe, document, width: int) -> None:
+    report = axe(built / document.relative_path, width)
+    assert report["width"] == width
     assert report["rules"] > 20, "axe-core ran almost no rules"
     assert report["violations"] == [], json.dumps(report["violations"], indent=1)
-    assert report["scrollWidth"] <= report["width"], "the page scrolls sideways"
     assert report["focusOutline"] not in ("none", ""), "a focused link shows no outline"
     # Large print where the variant asks for it: its own body size target, in CSS px.
     assert report["bodyFontPx"] >= document.variant.min_body_pt * 96 / 72 - 0.1
     assert report["bodyFontPx"] >= 16
+
+
+@pytest.mark.parametrize("document", WEB, ids=ids(WEB))
+def test_web_page_does_not_scroll_sideways_on_a_phone(built: Path, axe, document) -> None:
+    report = axe(built / document.relative_path, PHONE_PX)
+    assert report["scrollWidth"] <= report["width"], "the page scrolls sideways"
 
 
 def test_web_pages_are_held_to_the_quality_gates(project: Path) -> None:
@@ -353,12 +386,14 @@ def test_web_pages_are_held_to_the_quality_gates(project: Path) -> None:
     edit(variants, "    min_contrast: 7", "    min_contrast: 21")
     strict = next(d.variant.name for d in documents_of(project)
                   if d.variant.min_contrast == 21)
-    proc = run_pipeline("build", "--profile", "web", "--variant", strict, project=project)
-    assert_process_failed(proc, f"{strict}, web]", "below 21:1")
+    result = run_cli("build", "--profile", "web", "--variant", strict, "--handout",
+                     LIBRARY.discharges[0], project=project)
+    assert_clean_failure(result, f"{strict}, web]", "below 21:1")
     assert not list((project / "output").rglob("*.html"))
 
 
-def test_the_axe_harness_reports_violations_it_is_shown(built: Path, tmp_path: Path) -> None:
+def test_the_axe_harness_reports_violations_it_is_shown(built: Path, browser,
+                                                        tmp_path: Path) -> None:
     """The checker is live: a copy of a web page with a picture's alt text removed
     and pale text added must fail the same run that passes the real pages."""
     page = built / WEB[0].relative_path
@@ -367,7 +402,7 @@ def test_the_axe_harness_reports_violations_it_is_shown(built: Path, tmp_path: P
                     count=1)
     broken.write_text(source.replace("</main>", '<p style="color:#ccc">Pale text</p></main>'),
                       encoding="utf-8")
-    found = {v["id"] for v in run_axe(broken, DESKTOP_PX, tmp_path)["violations"]}
+    found = {v["id"] for v in run_axe(browser, broken, DESKTOP_PX)["violations"]}
     assert {"image-alt", "color-contrast"} <= found, found
 
 
@@ -397,23 +432,27 @@ def test_the_repair_is_what_makes_weasyprints_tagging_whole(tmp_path: Path,
 
 
 def test_a_content_editors_new_handouts_get_accessible_editions(project: Path,
-                                                                tmp_path: Path) -> None:
-    """New handouts of every kind, without topics, through the real command: their
-    screen PDFs pass pdfua and the walker, their web pages pass axe-core at phone width."""
+                                                                browser) -> None:
+    """Minimal handouts of every kind, without topics (tests/factory.py), built by the
+    command in one variant: their screen PDFs pass pdfua and the walker, and their web
+    pages pass axe-core at phone width."""
     import factory
     from pdfua import validate
 
     added = factory.only_generated(project)
-    proc = run_pipeline("build", "--profile", "screen", "--profile", "web", project=project)
-    assert proc.returncode == 0, proc.stderr.decode()
+    # --jobs 1: rendered in this process, where the renderer is already warm.
+    result = run_cli("build", "--profile", "screen", "--profile", "web", "--variant",
+                     FIRST_VARIANT, "--jobs", "1", project=project)
+    assert result.exit_code == 0, result.output
     documents = [d for d in documents_of(project) if d.handout.id in added.values()
-                 and d.profile.name in ("screen", "web")]
-    assert {d.profile.name for d in documents} >= {"screen", "web"}
+                 and d.profile.name in ("screen", "web") and d.variant.name == FIRST_VARIANT]
+    assert {(d.handout.kind, d.profile.name) for d in documents} == {
+        (kind, profile) for kind in added for profile in ("screen", "web")}
     for document in documents:
         path = project / "output" / document.relative_path
         if document.profile.writer == "web":
-            report = run_axe(path, PHONE_PX, tmp_path)
-            assert report.get("violations") == [], (document.label, report)
+            report = run_axe(browser, path, PHONE_PX)
+            assert report["violations"] == [], (document.label, report["violations"])
             continue
         report = validate(str(path))
         assert not [o for o in report.outcomes if o.skipped_reason], document.label
