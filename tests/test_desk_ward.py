@@ -270,3 +270,26 @@ def test_a_nurse_prints_in_the_browser_and_the_page_clears_for_the_next_patient(
     line = records(desk)[-1]
     assert line["action"] == "print" and line["chart"] == "sent"
     cups.finished(line["print_jobs"].split())
+
+
+def test_an_mrn_too_long_is_refused_beside_it_and_nothing_is_printed_or_sent(
+        desk: Desk, cups: PrivateCups, chart: ChartEndpoint) -> None:
+    before, posted = records(desk), len(chart.received)
+    too_long = "MRN" + "7" * 30
+    reply = desk.discharge(filled(mrn=too_long))
+    assert reply.status == 422
+    error = re.search(r'id="mrn-error">(.*?)</p>', reply.text, re.S)
+    assert error and "20 characters" in error[1] and too_long not in error[1]
+    assert records(desk) == before and len(chart.received) == posted
+
+
+def test_a_record_with_other_columns_is_refused_at_start(tmp_path: Path,
+                                                          project: Path) -> None:
+    """An older desk's record (fewer columns) is not appended to with these lines."""
+    old = tmp_path / "old-record.csv"
+    old.write_text("time,sheet_id,action,handout,document_code,revision,variant,lang,"
+                   "paper,with_brochure\n")
+    proc = run_pipeline("serve", "--port", "0", "--record", str(old), project=project,
+                        timeout=60)
+    assert_process_failed(proc, str(old), "other columns", "--record")
+    assert old.read_text().count("\n") == 1
