@@ -12,7 +12,9 @@ What is proved, on the real desk process and the generated library:
 - a sheet with an MRN is posted once as a FHIR R4 Procedure (education given) with the
   bearer token; none without an MRN; a chart that fails is told and never blocks the
   print; the MRN is in no log, record, job or page;
-- the desk refuses to start with an unknown queue, or a token file others can read.
+- the desk refuses to start with an unknown queue, or a token file others can read;
+- the desk's sheet is stamped onto a design laid out once, and is the same picture
+  (PDFium) as the sheet laid out in full with the same sheet id.
 """
 
 from __future__ import annotations
@@ -294,3 +296,27 @@ def test_a_record_with_other_columns_is_refused_at_start(tmp_path: Path,
                         timeout=60)
     assert_process_failed(proc, str(old), "other columns", "--record")
     assert old.read_text().count("\n") == 1
+
+
+def test_the_desk_stamps_its_sheet_and_it_looks_exactly_like_one_laid_out_in_full(
+        desk: Desk, project: Path) -> None:
+    """The desk's sheet is stamped onto a design laid out once (not laid out for the
+    patient), yet is the same picture as the sheet laid out in full with the same id."""
+    from test_stamp import differing_pixels
+
+    from clinicprint.content import load_project
+    from clinicprint.desk_workers import SHEET_ID_FIELD
+    from clinicprint.personal import Sheet, parse_patient, render_sheet, sheet_fields
+
+    loaded = load_project(project)
+    variant, lang = loaded.handouts[HANDOUT].variants[-1], next(iter(loaded.languages))
+    values = filled(levels="T12, L1", notes="Brace on when up.")
+    reply = desk.discharge({**values, "variant": variant, "action": "preview"})
+    assert reply.status == 200 and reply.body.startswith(b"%PDF")
+    checked = parse_patient(values, sheet_fields(loaded, HANDOUT, variant, lang), str,
+                            project, loaded.languages[lang])
+    sheet = Sheet(variant, {**checked, SHEET_ID_FIELD: reply.headers["x-sheet-id"]},
+                  HANDOUT, lang=lang)
+    full, _ = render_sheet(loaded, sheet, "office", TODAY)
+    assert reply.body != full  # stamped, not laid out in full
+    assert set(differing_pixels(full, reply.body)) == {0}
