@@ -320,3 +320,21 @@ def test_the_desk_stamps_its_sheet_and_it_looks_exactly_like_one_laid_out_in_ful
     full, _ = render_sheet(loaded, sheet, "office", TODAY)
     assert reply.body != full  # stamped, not laid out in full
     assert set(differing_pixels(full, reply.body)) == {0}
+
+
+def test_the_mrn_is_asked_for_only_when_the_desk_records_in_a_chart(project: Path) -> None:
+    """Without --fhir-endpoint nothing would be done with it, so the form does not ask;
+    with it, every sheet of a handout that declares it asks, though none prints it."""
+    from clinicprint.content import load_project
+    from clinicprint.desk import choices_of
+    from clinicprint.personal import field_names, sheet_fields
+
+    loaded = load_project(project)
+    without = {item.field.name for item in choices_of(loaded).fields}
+    asked = {item.field.name: item.sheets for item in choices_of(loaded, chart=True).fields}
+    assert "mrn" not in without and set(asked) == without | {"mrn"}
+    variants = loaded.handouts[HANDOUT].variants
+    assert asked["mrn"] == [f"{HANDOUT}/{variant}" for variant in variants]
+    assert all("mrn" not in {field.name for field in sheet_fields(loaded, HANDOUT, v, "en")}
+               for v in variants)
+    assert "mrn" not in field_names(loaded)  # nor a CSV column
