@@ -603,8 +603,10 @@ def create_app(project: Project, pool: RendererPool, record: Record,
             said.append(f"The brochure went as a job of its own (job {taken[1]}), two-sided, "
                         "flipped on the short edge.")
         if problem:
+            # The brochure holds no patient detail: any copy will do.
             said.append(f"The brochure was not printed: the printer did not take it "
-                        f"({problem}). Print it again with the same details.")
+                        f"({problem}). Give the patient one from the ward's stock, or "
+                        "print the sheet again with the brochure.")
         if printer.stopped():
             said.append(f"The printer {printer.queue} is stopped: the sheet waits there "
                         "until someone starts it again. Tell the ward's IT contact.")
