@@ -338,3 +338,16 @@ def test_the_mrn_is_asked_for_only_when_the_desk_records_in_a_chart(project: Pat
     assert all("mrn" not in {field.name for field in sheet_fields(loaded, HANDOUT, v, "en")}
                for v in variants)
     assert "mrn" not in field_names(loaded)  # nor a CSV column
+
+
+def test_a_stopped_printer_holds_the_sheet_and_the_nurse_is_told(
+        desk: Desk, cups: PrivateCups) -> None:
+    assert cups.run("/usr/sbin/cupsdisable", cups.queue).returncode == 0
+    try:
+        reply = desk.discharge(filled())
+    finally:
+        cups.run("/usr/sbin/cupsenable", cups.queue)
+    assert reply.status == 200, reply.text
+    assert f"The printer {cups.queue} is stopped" in reply.text
+    assert records(desk)[-1]["action"] == "print"  # CUPS took it: it prints once started
+    cups.finished(reply.headers["x-print-jobs"].split())
