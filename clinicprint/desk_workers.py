@@ -9,7 +9,7 @@ Like the CSV batch, a renderer lays each sheet design (handout, variant, languag
 paper, a note or none) out once and stamps each patient's details and the sheet id
 onto it (clinicprint/stamp.py): about 50 ms of CPU a sheet instead of 400 ms. The
 designs hold no patient detail (each detail is an invisible stand-in while a design is
-laid out); the default sheet's are made while the renderer warms up, others the first
+laid out); the default sheet's is made while the renderer warms up, others the first
 time they are asked for, and at most DESIGNS_KEPT are kept.
 
 A renderer that dies, or hangs past the time limit (`render_timeout`), is killed
@@ -140,24 +140,24 @@ def _silence_logs() -> None:
 
 
 def _warm_up(project, designs: dict) -> None:
-    """Load WeasyPrint and the fonts, and lay out the default sheet's designs (with a
-    note and without), so the first nurse does not wait."""
+    """Load WeasyPrint and the fonts, and lay out the default sheet's design, so the
+    first nurse does not wait. (One design: each costs a full layout, and the desk's
+    tests start many renderers; a design with a note is made when first asked for.)"""
     from .personal import Sheet
 
     handout = discharge_handouts(project)[0]
     variant = next(iter(project.variants))
     lang = next(iter(project.languages))
-    for note in ({}, {"notes": WARM_UP_NOTE}):
-        job = Job(handout, variant, lang, "office", note, False, WARM_UP_ID)
-        try:
-            _render_sheet(project, job, Sheet(variant, {**note, SHEET_ID_FIELD: job.sheet_id}),
-                          allow_expired=True, designs=designs)
-        except Exception:  # noqa: BLE001 - each request reports its own problem
-            pass
+    job = Job(handout, variant, lang, "office", {}, False, WARM_UP_ID)
+    try:
+        _render_sheet(project, job, Sheet(variant, {SHEET_ID_FIELD: job.sheet_id}),
+                      allow_expired=True, designs=designs)
+    except Exception:  # noqa: BLE001 - each request reports its own problem
+        pass
 
 
-# Stand-ins for the warm-up: a design depends on whether there is a note, not on its words.
-WARM_UP_NOTE, WARM_UP_ID = "-", "XXXX-XXXX"
+# A stand-in id for the warm-up: a design depends on whether there is an id, not on it.
+WARM_UP_ID = "XXXX-XXXX"
 
 
 def _render(project, job: Job, brochures: dict, designs: dict) -> Outcome:
