@@ -19,7 +19,7 @@ import json
 import re
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,7 +55,7 @@ class Education:
 @dataclass(frozen=True)
 class Chart:
     endpoint: str           # the FHIR server's base URL; resources go to {endpoint}/Procedure
-    token: str
+    token: str = field(repr=False)   # never in a log line or a traceback's repr
     mrn_system: str = ""    # the hospital's MRN namespace (Identifier.system), if it has one
 
     @property
@@ -77,7 +77,7 @@ class Chart:
                 response.read(65536)
                 return ""
         except urllib.error.HTTPError as exc:
-            return f"the chart's server answered {exc.code} {exc.reason}"
+            return f"the chart's server answered {exc.code} {_words(exc.reason)}"
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             return f"the chart's server could not be reached ({_words(reason)})"
@@ -163,5 +163,7 @@ def _opener():
 
 
 def _words(reason) -> str:
+    """A reason as the page, the log and a header may show it: printable ASCII, short
+    (a server's words could be anything)."""
     text = getattr(reason, "strerror", None) or str(reason)
-    return re.sub(r"\s+", " ", text)[:200]
+    return re.sub(r"[^ -~]+", " ", text).strip()[:200]

@@ -351,3 +351,27 @@ def test_a_stopped_printer_holds_the_sheet_and_the_nurse_is_told(
     assert f"The printer {cups.queue} is stopped" in reply.text
     assert records(desk)[-1]["action"] == "print"  # CUPS took it: it prints once started
     cups.finished(reply.headers["x-print-jobs"].split())
+
+
+def test_the_chart_s_failures_are_said_without_the_mrn_and_the_token_is_kept_home(
+        chart: ChartEndpoint) -> None:
+    """In-process: a server that cannot be reached, or that redirects (the token must
+    not follow), is a reason in words; a resource fhir.resources refuses names its
+    elements, never the values."""
+    from clinicprint.desk_chart import Chart, Education, InvalidResource, validate
+
+    given = Education(MRN, "After your test", "TEST-D-001", "2026-11-26", "K7QM-2XDF",
+                      dt.datetime.now(dt.timezone.utc))
+    closed = Chart("http://127.0.0.1:9/fhir", TOKEN).send(given)
+    assert closed.startswith("the chart's server could not be reached")
+    chart.answer = 307
+    try:
+        redirected = Chart(chart.url, TOKEN).send(given)
+    finally:
+        chart.answer = 201
+    assert redirected.startswith("the chart's server answered 307")
+    assert TOKEN not in repr(Chart(chart.url, TOKEN))
+    with pytest.raises(InvalidResource) as refused:
+        validate({"resourceType": "Procedure", "status": "completed",
+                  "subject": {"identifier": {"value": MRN}}, "performedDateTime": MRN})
+    assert "performedDateTime" in str(refused.value) and MRN not in str(refused.value)
