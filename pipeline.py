@@ -344,38 +344,44 @@ def serve(ctx: click.Context, host: str, port: int, allowed_hosts: tuple[str, ..
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="The build's output folder.  [default: output/]")
 @click.option("--approve", is_flag=True,
-              help="Also make the current pages the approved visual baselines "
-                   "(tests/baselines/), after a deliberate layout change.")
+              help="First approve every page as it is now: pictures of them go to "
+                   "approved-pages/ (commit it with the handouts); later proofs show "
+                   "what changed since.")
 @click.option("--lang", "langs", multiple=True, metavar="CODE",
               help="Only this language's documents (repeatable).  [default: every language]")
 @click.pass_context
 def proof(ctx: click.Context, output: Path | None, approve: bool,
           langs: tuple[str, ...] = ()) -> None:
-    """Write output/proof/index.html: every built document, page by page, for reviewers."""
+    """Write output/proof/index.html: every built document, page by page, for reviewers,
+    and the pages changed since they were approved (one line per changed document)."""
     from clinicprint.content import load_project
+    from clinicprint.languages import select
     from clinicprint.output import read_manifest
-    from clinicprint.proof import build_proof
+    from clinicprint.proof import APPROVED_DIR, build_proof, changes_since_approval
+    from clinicprint.visual import approve as approve_pages
 
     root = _root(ctx)
     output = (output or root / "output").resolve()
     if not read_manifest(output):
         raise PipelineError(f"{output}: nothing built yet; run `pipeline.py build` first")
     project = load_project(root)
-    from clinicprint.languages import select
-
     codes = {language.code for language in select(project.languages, list(langs))}
-    page = build_proof(output, project.brand.name, list(project.variants),
-                       codes if langs else None)
-    click.echo(f"Proofs: {page}")
+    entries = [e for e in read_manifest(output)
+               if e.path.endswith(".pdf") and (not langs or e.lang in codes)]
+    approved = root / APPROVED_DIR
     if approve:
-        from clinicprint.visual import approve as approve_pages
-
-        entries = [e for e in read_manifest(output)
-                   if e.path.endswith(".pdf") and (not langs or e.lang in codes)]
-        count = approve_pages([(output / e.path, e.path) for e in entries],
-                              root / "tests" / "baselines")
-        click.echo(f"Approved {count} pages of {len(entries)} documents as baselines in "
-                   f"{root / 'tests' / 'baselines'}")
+        count = approve_pages([(output / e.path, e.path) for e in entries], approved)
+        click.echo(f"Approved {count} pages of {len(entries)} documents in {approved}/ "
+                   "(commit it with the handouts)")
+    changes = changes_since_approval(output, entries, approved)
+    page = build_proof(output, project.brand.name, list(project.variants),
+                       codes if langs else None, changes, nothing_approved=changes is None)
+    click.echo(f"Proofs: {page}")
+    if changes is None:
+        click.echo(f"No pages approved yet ({APPROVED_DIR}/): look at every page, then run "
+                   "`pipeline.py proof --approve`")
+    for path, pages in (changes or {}).items():
+        click.echo(f"Changed since approval: {path}: {', '.join(p.brief() for p in pages)}")
 
 
 @cli.command()

@@ -117,6 +117,7 @@ class Outcome:
 
 def render_outcome(document: Document, project: Project, gates: GateOptions) -> Outcome:
     """Render one document and hold it to every gate but reading level (see finish)."""
+    from .clinical_topics import clinical_gate
     from .gates import prose_of, run_gates
     from .translations import translation_gate
 
@@ -124,6 +125,9 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
     outcome.problems, outcome.warnings = translation_gate(document, gates)
     if outcome.problems:
         return outcome  # never print English, or out-of-date words, in a translation
+    # A missing clinical topic fails the document; it is still rendered, so that every
+    # other gate's findings come with it.
+    outcome.problems += clinical_gate(document, project, gates)
     try:
         html, rendered = _render_fitting_notice(document, project, gates.enabled)
     except PipelineError as exc:
@@ -328,7 +332,7 @@ def build(root: Path, output: Path, handouts: Iterable[str] = (), variants: Iter
     result.warnings += press_notes
     by_path = {document.relative_path: document for document in documents}
     for entry in fresh:
-        _keep_fresh(result, by_path[entry.path], entry, output, gates, report)
+        _keep_fresh(result, by_path[entry.path], entry, project, gates, report)
     for outcome in _render_all(stale, project, pdfx, gates, jobs):
         _record(result, finish(outcome), output, hashes, report)
     update_manifest(output, result.built, result.up_to_date, drop=result.dropped)
@@ -361,9 +365,10 @@ def _press_ready(documents: list[Document], project: Project,
     return documents, notes
 
 
-def _keep_fresh(result: BuildResult, document: Document, entry: ManifestEntry, output: Path,
-                gates: GateOptions, report: Report) -> None:
+def _keep_fresh(result: BuildResult, document: Document, entry: ManifestEntry,
+                project: Project, gates: GateOptions, report: Report) -> None:
     """Up to date, so not rendered; but a review date can expire while nothing changes."""
+    from .clinical_topics import clinical_gate
     from .gates import GateReport, medical_review
     from .translations import translation_gate
 
@@ -373,6 +378,9 @@ def _keep_fresh(result: BuildResult, document: Document, entry: ManifestEntry, o
     # A translation's review can be withdrawn, or --allow-draft left off, while
     # nothing changes.
     failures, warnings = translation_gate(document, gates)
+    # The checklist (clinical-topics.yaml) is not one of the document's inputs: it is
+    # held to it here whether it changed or not.
+    failures += clinical_gate(document, project, gates)
     review.failures += failures
     review.warnings += warnings
     result.warnings += review.warnings

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .clinical_topics import load_checklist
 from .errors import ContentError
 from .field_declarations import Field, load_default_fields, merged, read_fields
 from .layouts import KINDS, PROFILES
@@ -61,6 +62,7 @@ class Section:
     fields: tuple[str, ...] = ()  # write-in items: the patient field that fills each one
     icons: tuple[Icon, ...] = ()
     topic: str | None = None      # its place in the reading edition (see reading_order.py)
+    covers: tuple[str, ...] = ()  # clinical topics it covers (clinical-topics.yaml)
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ class Project:
     translations: dict = field(default_factory=dict)   # (lang, handout id) -> Translation
     plain_words_by_lang: dict = field(default_factory=dict)
     notices: tuple = ()                                # language-assistance lines
+    checklist: object = None     # clinical_topics.Checklist: clinical-topics.yaml, if any
     termbases: dict = field(default_factory=dict)      # lang -> termbase.Term tuple
 
 
@@ -279,7 +282,7 @@ HANDOUT_REQUIRED = {"kind", "title", "document_code", "revision", "review", "sec
 HANDOUT_OPTIONAL = {"subtitle", "summary", "keywords", "variants", "profiles", "overrides",
                     "allowed_terms", "brochure", "fields"}
 SECTION_REQUIRED = {"id", "title"}
-SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel", "icons", "topic"}
+SECTION_OPTIONAL = {"type", "body", "items", "figure", "panel", "icons", "topic", "covers"}
 OVERRIDE_KEYS = OVERRIDABLE | {"replace", "add", "remove"}
 # Limits far above any real handout, so a runaway file fails at once (README).
 MAX_SECTIONS = 40
@@ -291,8 +294,9 @@ class _HandoutReader:
     """Turns one handout file into a Handout, collecting problems on the way."""
 
     def __init__(self, root: Path, path: Path, variants: dict[str, Variant],
-                 default_fields: tuple[Field, ...] = ()):
+                 default_fields: tuple[Field, ...] = (), checklist=None):
         self.root = root
+        self.checklist = checklist  # clinical_topics.Checklist, for sections' covers:
         self.path = path
         self.variants = variants
         self.default_fields = default_fields
@@ -498,7 +502,22 @@ class _HandoutReader:
             fields["icons"] = self._icons(data, path)
         if "topic" in data:
             fields["topic"] = self._topic(data, path)
+        if "covers" in data:
+            fields["covers"] = self._covers(data, path)
         return fields
+
+    def _covers(self, data: LineDict, path: str) -> tuple[str, ...]:
+        """The clinical topics a section covers: names from clinical-topics.yaml."""
+        from .clinical_topics import CHECKLIST, unknown_topics
+
+        covers = self.check.text_list(data, "covers", path)
+        for name in unknown_topics(covers, self.checklist):
+            known = (", ".join(self.checklist.topics) if self.checklist is not None else
+                     f"none: the project has no {CHECKLIST}")
+            self.check.problem(f"{path}.covers", f"'{name}' is not a clinical topic; use "
+                               f"one of {CHECKLIST}'s topics ({known})",
+                               data.line_of("covers"))
+        return covers
 
     def _topic(self, data: LineDict, path: str) -> str:
         from .reading_order import TOPICS
@@ -765,11 +784,13 @@ def load_project(root: Path) -> Project:
     brand = _guarded(problems, _load_brand, root, problems)
     variants = _guarded(problems, _load_variants, root, problems) or {}
     default_fields = _guarded(problems, load_default_fields, root, problems) or ()
+    checklist = _guarded(problems, load_checklist, root, tuple(KINDS), tuple(variants),
+                         problems)
     handouts: dict[str, Handout] = {}
     paths = _handout_files(root, problems)
     readers: list[_HandoutReader] = []
     for path in paths:
-        reader = _HandoutReader(root, path, variants, default_fields)
+        reader = _HandoutReader(root, path, variants, default_fields, checklist)
         try:
             handout = reader.read()
         except ContentError as exc:
@@ -788,7 +809,8 @@ def load_project(root: Path) -> Project:
     if problems or brand is None:
         raise ContentError(problems or ["brand.yaml: could not be loaded"])
     project = Project(root=root, brand=brand, variants=variants, handouts=handouts,
-                      plain_words=plain_words, default_fields=default_fields)
+                      plain_words=plain_words, default_fields=default_fields,
+                      checklist=checklist)
     from .translations import load_languages_into  # languages, translations, notices
 
     return load_languages_into(project)

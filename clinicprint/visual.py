@@ -1,4 +1,5 @@
-"""Page pictures from the real PDFs: proof thumbnails and visual-regression baselines.
+"""Page pictures from the real PDFs: proof thumbnails, the pages a reviewer approved
+(approved-pages/, `pipeline.py proof --approve`) and the tests' visual baselines.
 
 Comparison tolerance (documented in the README): pages are compared in greyscale at
 BASELINE_SCALE; a pixel "differs" when its grey level moves by more than
@@ -42,10 +43,16 @@ class PageDifference:
     changed: float          # fraction of pixels that differ
     diff_image: Path | None
     reason: str = ""
+    hint: str = ""          # what to do about it, for a developer's failure message
+
+    def brief(self) -> str:
+        """For one line per document: `page 2 (1.20% of pixels)`."""
+        return f"page {self.page} ({self.reason or f'{self.changed:.2%} of pixels'})"
 
     def describe(self) -> str:
         if self.reason:
-            return f"{self.document} page {self.page}: {self.reason}"
+            hint = f"; {self.hint}" if self.hint else ""
+            return f"{self.document} page {self.page}: {self.reason}{hint}"
         return (f"{self.document} page {self.page}: {self.changed:.2%} of pixels changed "
                 f"(tolerance {MAX_CHANGED:.2%}); see {self.diff_image}")
 
@@ -54,8 +61,11 @@ def baseline_path(baselines: Path, relative_pdf: str, page: int) -> Path:
     return baselines / relative_pdf.replace(".pdf", f"-p{page}.png")
 
 
-def compare_document(pdf: Path, relative: str, baselines: Path,
-                     diff_dir: Path) -> list[PageDifference]:
+def compare_document(pdf: Path, relative: str, baselines: Path, diff_dir: Path,
+                     approve_with: str = "`pipeline.py proof --approve`",
+                     ) -> list[PageDifference]:
+    """The pages of `pdf` that differ from their pictures in `baselines`; a picture of
+    each difference goes to `diff_dir`. `approve_with`: the command that approves."""
     from PIL import Image, ImageChops
 
     problems = []
@@ -63,9 +73,8 @@ def compare_document(pdf: Path, relative: str, baselines: Path,
     for number, image in enumerate(pages, start=1):
         expected_path = baseline_path(baselines, relative, number)
         if not expected_path.is_file():
-            problems.append(PageDifference(relative, number, 1.0, None,
-                                           f"no baseline {expected_path.name}; approve with "
-                                           "`pipeline.py proof --approve`"))
+            problems.append(PageDifference(relative, number, 1.0, None, "not approved yet",
+                                           f"no {expected_path}; approve with {approve_with}"))
             continue
         expected = Image.open(expected_path).convert("RGB")
         if expected.size != image.size:
@@ -102,7 +111,7 @@ def _diff_picture(expected, actual, delta):
 
 
 def approve(pdfs: list[tuple[Path, str]], baselines: Path) -> int:
-    """Replace the baselines with the pages of these PDFs; return how many pages."""
+    """Make the pages of these PDFs the approved pictures; return how many pages."""
     from .output import write_atomic
 
     written = 0

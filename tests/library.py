@@ -9,7 +9,10 @@ takes the same time whether the clinic has two handouts or two hundred.
 
 The design (templates, styles, assets) and the clinic's settings (brand, variants,
 languages, plain words, the language-assistance notice) are copied from the project:
-they are what the code renders with. fields.yaml is written here, as a clinic could.
+they are what the code renders with. fields.yaml is written here, as a clinic could;
+so is a clinical checklist (clinical-topics.yaml), but only for a test that asks for
+one (make_library(checklist=True)): the project's own checklist names the shipped
+handouts' topics, and the other tests' handouts cover none.
 """
 
 from __future__ import annotations
@@ -61,6 +64,34 @@ OWN_FIELDS = [
 ]
 SPANISH_CHOICES = {"side": ["izquierdo", "derecho", "ambos"]}
 
+# The generated checklist (clinical-topics.yaml, clinicprint/clinical_topics.py): a topic
+# every variant of each kind needs, one the seniors variant adds, and the words each
+# language says where a section covers a topic, matching the generated text below.
+FEVER = "A fever of 100.4 °F (38 °C) or higher"
+FALLS = "Keep floors clear to prevent falls."
+THRESHOLD = "100.4 °F (38 °C)"
+CHECKLIST = {
+    "sources": {"test-source": {"title": "A generated source", "url": "https://example.org/"}},
+    "topics": {
+        "walking": {"label": "walking every day", "sources": ["test-source"],
+                    "words": {"en": [["walk", "walks"]], "es": [["camine", "caminar"]]}},
+        "fever": {"label": "fever with its threshold", "sources": ["test-source"],
+                  "words": {"en": [THRESHOLD], "es": [THRESHOLD]}},
+        "falls": {"label": "preventing falls",
+                  "words": {"en": [["fall", "falls"]], "es": [["caídas"]]}},
+    },
+    "kinds": {
+        "discharge": {"every_variant": ["walking", "fever"],
+                      "variants": {"seniors-osteoporosis": ["falls"]}},
+        "brochure": {"every_variant": ["walking"]},
+    },
+}
+# Which generated section covers which topic, and the items it says them with.
+COVERS = {"activity": ["walking"], "steps": ["walking"], "call-clinic": ["fever"],
+          "falls": ["falls"]}
+CHECKED_ITEMS = {"call-clinic": [FEVER, "Pain that gets worse"], "falls": [FALLS, ENGLISH[0]]}
+SPANISH_ITEMS = {FEVER: f"Fiebre de {THRESHOLD} o más", FALLS: "Despeje el piso para evitar caídas."}
+
 
 @dataclass(frozen=True)
 class Library:
@@ -74,24 +105,42 @@ class Library:
 
 
 def make_library(root: Path, brochures: int = 1, discharges: int = 1,
-                 languages: tuple[str, ...] = ("es",), reviewed: bool = True) -> Library:
+                 languages: tuple[str, ...] = ("es",), reviewed: bool = True,
+                 checklist: bool = False) -> Library:
     """A project folder at `root` with generated handouts (codes TEST-B-001...,
-    TEST-D-001...) and, for each of `languages`, a translation of every handout."""
+    TEST-D-001...) and, for each of `languages`, a translation of every handout.
+    `checklist`: with a clinical checklist, and sections that cover its topics."""
     root.mkdir(parents=True, exist_ok=True)
     copy_design(root)
     write(root / "fields.yaml", {"fields": DEFAULT_FIELDS})
+    if checklist:
+        write(root / "clinical-topics.yaml", CHECKLIST)
     (root / "handouts").mkdir(exist_ok=True)
     brochure_names = tuple(f"test-brochure-{n}" for n in range(1, brochures + 1))
     discharge_names = tuple(f"test-discharge-{n}" for n in range(1, discharges + 1))
+    covered = with_covers if checklist else (lambda data: data)
     for number, name in enumerate(brochure_names, 1):
-        write(root / "handouts" / f"{name}.yaml", brochure(f"TEST-B-{number:03}"))
+        write(root / "handouts" / f"{name}.yaml", covered(brochure(f"TEST-B-{number:03}")))
     for number, name in enumerate(discharge_names, 1):
         companion = brochure_names[(number - 1) % len(brochure_names)] if brochure_names \
             else None
-        write(root / "handouts" / f"{name}.yaml", discharge(f"TEST-D-{number:03}", companion))
+        write(root / "handouts" / f"{name}.yaml",
+              covered(discharge(f"TEST-D-{number:03}", companion)))
     for lang in languages:
         translate_all(root, lang, reviewed=reviewed)
     return Library(root, brochure_names, discharge_names)
+
+
+def with_covers(data: dict[str, Any]) -> dict[str, Any]:
+    """A generated handout whose sections say the checklist's topics they cover."""
+    sections = list(data["sections"]) + [section for override in data["overrides"].values()
+                                         for section in override.get("add", [])]
+    for section in sections:
+        if section["id"] in COVERS:
+            section["covers"] = COVERS[section["id"]]
+        if section["id"] in CHECKED_ITEMS:
+            section["items"] = CHECKED_ITEMS[section["id"]]
+    return data
 
 
 def copy_design(root: Path) -> None:
@@ -263,6 +312,8 @@ def _spanish_like(key: str, english: dict[str, Any], number: int) -> dict[str, A
 
 
 def _spanish_item(english: str, index: int) -> str:
+    if english in SPANISH_ITEMS:  # what the checklist's words are found in
+        return SPANISH_ITEMS[english]
     if english.endswith(":"):  # a write-in's label
         return f"Dato {index + 1}:"
     return SPANISH[index % len(SPANISH)]

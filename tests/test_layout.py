@@ -11,7 +11,7 @@ from clinicprint.content import load_project
 from clinicprint.layouts import PROFILES, trifold
 from clinicprint.render_html import render_html
 from clinicprint.render_pdf import lay_out
-from conftest import LIBRARY, ROOT
+from conftest import LIBRARY
 
 PROJECT = load_project(LIBRARY.root)
 CSS_PX_PER_INCH = 96
@@ -27,10 +27,9 @@ class Images(HTMLParser):
             self.images.append(dict(attrs))
 
 
-def images_in(handout: str, variant: str) -> list[dict[str, str]]:
-    document = plan(PROJECT, [handout], [variant])[0]
+def images_in(document) -> list[dict[str, str]]:
     parser = Images()
-    parser.feed(render_html(document, PROJECT.brand, LIBRARY.root))
+    parser.feed(render_html(document, PROJECT.brand, LIBRARY.root, notices=PROJECT.notices))
     return parser.images
 
 
@@ -41,13 +40,12 @@ def test_fold_in_panel_is_narrower_by_a_sixteenth_to_an_eighth() -> None:
     assert 1 / 16 <= geometry.full - geometry.fold_in <= 1 / 8
 
 
-BROCHURES = [d for d in plan(PROJECT, profiles=["office"]) if d.handout.kind == "brochure"]
-
-
-@pytest.mark.parametrize("document", BROCHURES, ids=lambda d: d.label)
-def test_rendered_panels_have_the_planned_widths(document) -> None:
-    """Measured in WeasyPrint's layout, not taken from the CSS."""
-    pages = lay_out(render_html(document, PROJECT.brand, LIBRARY.root), document, LIBRARY.root, PROJECT.brand).pages
+def test_rendered_panels_have_the_planned_widths() -> None:
+    """Measured in WeasyPrint's layout, not taken from the CSS (the widths come from
+    the paper alone: one brochure, one variant)."""
+    document = plan(PROJECT, [LIBRARY.brochures[0]], profiles=["office"], langs=["en"])[0]
+    html = render_html(document, PROJECT.brand, LIBRARY.root, notices=PROJECT.notices)
+    pages = lay_out(html, document, LIBRARY.root, PROJECT.brand).pages
     widths = {}
     for page in pages:
         for name, (x1, _, x2, _) in page.anchors.items():
@@ -67,9 +65,11 @@ def test_rendered_panels_have_the_planned_widths(document) -> None:
     assert pages[0].width / CSS_PX_PER_INCH == pytest.approx(11)
 
 
-@pytest.mark.parametrize("document", plan(PROJECT), ids=lambda d: f"{d.handout.id}-{d.variant.name}")
+# Each language, handout and variant, in the printed template and the reading edition's.
+@pytest.mark.parametrize("document", plan(PROJECT, profiles=["office", "screen"]),
+                         ids=lambda d: d.label)
 def test_every_image_has_alt_text(document) -> None:
-    images = images_in(document.handout.id, document.variant.name)
+    images = images_in(document)
     assert images, "expected at least the logo"
     for image in images:
         assert image.get("alt", "").strip(), f"{image.get('src')} has no alt text"
