@@ -205,13 +205,13 @@ def desk_fields(project: Project, chart: bool = False) -> list[DeskField]:
     for handout in discharge_handouts(project):
         declared = project.handouts[handout].fields
         for variant in project.handouts[handout].variants:
-            asked = {field.name for field in
+            asked = {printed.name for printed in
                      personal.sheet_fields(project, handout, variant, english)}
             if chart:
                 asked.add(MRN_FIELD)
-            for field in declared:
-                if field.name in asked:
-                    entry = found.setdefault(field.name, DeskField(field, []))
+            for detail in declared:
+                if detail.name in asked:
+                    entry = found.setdefault(detail.name, DeskField(detail, []))
                     entry.sheets.append(f"{handout}/{variant}")
     return list(found.values())
 
