@@ -375,3 +375,20 @@ def test_the_chart_s_failures_are_said_without_the_mrn_and_the_token_is_kept_hom
         validate({"resourceType": "Procedure", "status": "completed",
                   "subject": {"identifier": {"value": MRN}}, "performedDateTime": MRN})
     assert "performedDateTime" in str(refused.value) and MRN not in str(refused.value)
+
+
+def test_the_hospital_s_mrn_namespace_goes_into_the_identifier(token_file: Path) -> None:
+    from clinicprint.desk_chart import Education, open_chart, procedure
+    from clinicprint.errors import PipelineError
+
+    chart = open_chart("https://ehr.example.org/fhir", token_file, "urn:oid:2.16.840.1.113883.19")
+    given = Education(MRN, "After your test", "TEST-D-001", "2026-11-26", "K7QM-2XDF",
+                      dt.datetime.now(dt.timezone.utc))
+    identifier = procedure(given, chart.mrn_system)["subject"]["identifier"]
+    assert identifier["system"] == "urn:oid:2.16.840.1.113883.19"
+    assert identifier["value"] == MRN and chart.url == "https://ehr.example.org/fhir/Procedure"
+    for endpoint, system, words in (("https://ehr.example.org/fhir", "ward-3", "namespace"),
+                                    ("ftp://ehr.example.org/fhir", "", "base address"),
+                                    ("https://nurse:pw@ehr.example.org/fhir", "", "no password")):
+        with pytest.raises(PipelineError, match=words):
+            open_chart(endpoint, token_file, system)
