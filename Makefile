@@ -16,7 +16,7 @@ build: $(STAMP)
 
 test: $(STAMP) node_modules/.installed
 	sh scripts/system-deps.sh --test
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The discharge desk on http://127.0.0.1:8765/ (pass options with ARGS="--port 9000").
 serve: $(STAMP)

@@ -31,6 +31,7 @@ PATH_OPS = {"m", "l", "c", "v", "y", "h", "re"}
 CLIP_OPS = {"W", "W*"}
 STROKE_OPS = {"S", "s", "B", "B*", "b", "b*"}
 FILL_OPS = {"f", "F", "f*", "B", "B*", "b", "b*"}
+EVEN_ODD_OPS = {"f*", "B*", "b*"}
 PAINT_OPS = STROKE_OPS | FILL_OPS | {"n"}
 TEXT_SHOW_OPS = {"Tj", "TJ", "'", '"'}
 RGB_SPACES = {"DeviceRGB", "CalRGB", "ICCBased(3)"}
@@ -209,7 +210,8 @@ class Walker:
         self.out: list = []
         self.path_start: int | None = None
         self.path_origin: tuple[float, float] | None = None
-        self.rects: list[tuple[float, float]] | None = []  # (w, h) while the path is rects
+        # (x, y, w, h), w and h positive, while the path is rectangles
+        self.rects: list[tuple[float, float, float, float]] | None = []
         self.text_matrix: Matrix = IDENTITY
         self.line_matrix: Matrix = IDENTITY
         self.leading = 0.0
@@ -367,7 +369,8 @@ class Walker:
                 self.path_origin = apply(self.state.ctm, float(operands[0]),
                                          float(operands[1]))
         if name == "re" and self.rects is not None:
-            self.rects.append((abs(float(operands[2])), abs(float(operands[3]))))
+            x, y, w, h = (float(value) for value in operands[:4])
+            self.rects.append((min(x, x + w), min(y, y + h), abs(w), abs(h)))
         elif name != "re":
             self.rects = None
         self._emit(operands, name)
@@ -388,7 +391,7 @@ class Walker:
             after.extend(self.state.stroke.ops)
         thin_fill = None
         if name in FILL_OPS and self.rects:
-            thin_fill = min(min(w, h) for w, h in self.rects) * scale
+            thin_fill = _thinnest(self.rects, name in EVEN_ODD_OPS) * scale
         fill_rule = thin_fill is not None and thin_fill < limit and not self.marks
         if fill_rule and self.state.fill.near_black:
             inserts.append(op([0, 0, 0, 1], "k"))
@@ -523,3 +526,17 @@ HANDLERS = {
     **{name: "show" for name in TEXT_SHOW_OPS},
     "Do": "xobject", "sh": "shading",
 }
+
+
+def _thinnest(rects: list[tuple[float, float, float, float]], even_odd: bool) -> float:
+    """How thick a filled path of rectangles is. Two nested rectangles filled even-odd
+    paint only the space between them: that is how WeasyPrint draws a border (a rule
+    under a heading is the bottom strip of such a ring), so its thickness is the widest
+    gap between them, not the size of either rectangle."""
+    if even_odd and len(rects) == 2:
+        (ox, oy, ow, oh), (ix, iy, iw, ih) = sorted(rects, key=lambda r: r[2] * r[3],
+                                                    reverse=True)
+        gaps = (ix - ox, iy - oy, (ox + ow) - (ix + iw), (oy + oh) - (iy + ih))
+        if min(gaps) >= 0 and max(gaps) > 0:
+            return max(gaps)
+    return min(min(w, h) for _, _, w, h in rects)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -19,12 +21,68 @@ sys.path.insert(0, str(ROOT))
 from library import Library, make_library  # noqa: E402
 from pipeline import cli  # noqa: E402
 
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield handle
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _shared_home() -> Path:
+    """A folder for what the whole run shares: the generated library and its build.
+    `make test` runs the tests in two worker processes (pytest-xdist, one per core);
+    they share one library and one build, made by whichever comes first, and the last
+    one to finish removes the folder. A run without workers has a folder of its own."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:
+        home = Path(tempfile.mkdtemp(prefix="handout-library-"))
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
+        return home
+    home = Path(tempfile.gettempdir()) / f"handout-library-{run}"
+    home.mkdir(exist_ok=True)
+    with _locked(home / ".lock"):
+        users = home / ".users"
+        users.write_text(str(int(users.read_text() or 0) + 1) if users.exists() else "1")
+    atexit.register(_leave, home)
+    return home
+
+
+def _leave(home: Path) -> None:
+    with _locked(home / ".lock"):
+        users = home / ".users"
+        left = int(users.read_text()) - 1
+        users.write_text(str(left))
+    if left == 0:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _shared_library(home: Path) -> Library:
+    with _locked(home / ".lock"):
+        made = home / "library"
+        if (home / "library.done").exists():
+            return Library(made, *_names(made))
+        shutil.rmtree(made, ignore_errors=True)
+        library = make_library(made)
+        (home / "library.done").touch()
+        return library
+
+
+def _names(root: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    stems = sorted(path.stem for path in (root / "handouts").glob("*.yaml"))
+    return (tuple(s for s in stems if s.startswith("test-brochure")),
+            tuple(s for s in stems if s.startswith("test-discharge")))
+
+
 # The tests run on a generated library (tests/library.py), never on the shipped
 # handouts: a clinic adds and edits those, and the build's gates check each one.
 # Made once per run, at import, because tests are parametrized by its documents.
-_LIBRARY_HOME = Path(tempfile.mkdtemp(prefix="handout-library-"))
-atexit.register(shutil.rmtree, _LIBRARY_HOME, ignore_errors=True)
-LIBRARY: Library = make_library(_LIBRARY_HOME / "library")
+_HOME = _shared_home()
+LIBRARY: Library = _shared_library(_HOME)
 
 PROJECT_FILES = ("brand.yaml", "variants.yaml", "plain-words.yaml", "fields.yaml", "handouts",
                  "templates", "styles", "assets", "language-assistance.yaml")
@@ -105,11 +163,16 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every document of the generated library, in every language, built once."""
-    output = tmp_path_factory.mktemp("built") / "output"
-    result = run_cli("build", "--output", output)
-    assert result.exit_code == 0, result.output
+def built() -> Path:
+    """Every document of the generated library, in every language, built once per run
+    (by the first worker that needs it; tests read it and never change it)."""
+    output = _HOME / "built" / "output"
+    with _locked(_HOME / ".lock"):
+        if not (_HOME / "built.done").exists():
+            shutil.rmtree(output.parent, ignore_errors=True)
+            result = run_cli("build", "--output", output)
+            assert result.exit_code == 0, result.output
+            (_HOME / "built.done").touch()
     return output
 
 

@@ -92,8 +92,9 @@ def add_one_of_each_kind(project: Path) -> dict[str, str]:
 
 
 def only_generated(project: Path) -> dict[str, str]:
-    """Replace the shipped handouts with one generated handout of each kind, so a test
-    can break content whose text it wrote itself. Returns {kind: handout name}."""
+    """Replace the project's handouts (in a test's copy of the generated library) with
+    one minimal generated handout of each kind, so a test can break content whose text
+    it wrote itself. Returns {kind: handout name}."""
     for path in (project / "handouts").iterdir():
         path.unlink()
     names = {kind: write_handout(project, f"test-{kind}",

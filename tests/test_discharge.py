@@ -1,24 +1,42 @@
-"""Personalised discharge sheets: filled, blank, batches, brochure, stdout, bad input, privacy."""
+"""Personalised discharge sheets: filled, blank, batches, brochure, stdout, bad input, privacy.
+
+On the generated library's discharge sheet (tests/library.py), which declares a field
+of every type; dates are relative to today, as a nurse's would be."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-import uuid
+import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from conftest import ROOT, LIBRARY, run_cli
-
 from clinicprint.content import load_project
+from conftest import LANGUAGE_FILES, LIBRARY, PROJECT_FILES, ROOT, run_cli, run_pipeline
 from pdfread import squash, text_of
 
-FULL = ["--patient", "Jane Q. Example", "--procedure-date", "2026-11-25", "--levels",
-        "T12, l1", "--physician", "Dr. Placeholder", "--follow-up", "2026-12-09 10:30",
-        "--notes", "Brace fitting on Tuesday."]
+TODAY = dt.date.today()
+PROCEDURE = TODAY - dt.timedelta(days=8)
+FOLLOW_UP = TODAY + dt.timedelta(days=6)
+RESTART = TODAY + dt.timedelta(days=3)
+
+
+def day(date: dt.date) -> str:
+    """A date as the English sheet prints it, e.g. Nov 25, 2026."""
+    return f"{date:%b} {date.day}, {date.year}"
+
+
+FULL = ["--patient", "Jane Q. Example", "--procedure-date", PROCEDURE.isoformat(), "--levels",
+        "T12, l1", "--physician", "Dr. Placeholder", "--follow-up",
+        f"{FOLLOW_UP.isoformat()} 10:30", "--notes", "Brace fitting on Tuesday.",
+        # The sheet's own fields (one of each other type), as `--field NAME=VALUE`.
+        "--field", "side=left", "--field", "lift-limit=10",
+        "--field", f"restart-on={RESTART.isoformat()}", "--field", "team-phone=(727) 555-2400"]
 
 
 def discharge(tmp_path: Path, *args: str):
@@ -42,11 +60,14 @@ def test_fully_filled_sheet_shows_every_detail(tmp_path: Path) -> None:
     [path] = written(result)
     assert path.name.startswith("discharge-") and "Jane" not in path.name
     text = text_of(tmp_path / path)
-    for expected in ("Jane Q. Example", "Nov 25, 2026", "T12, L1", "Dr. Placeholder",
-                     "Wed, Dec 9, 2026, 10:30 AM", "Brace fitting on Tuesday."):
+    for expected in ("Jane Q. Example", day(PROCEDURE), "T12, L1", "Dr. Placeholder",
+                     f"{FOLLOW_UP:%a}, {day(FOLLOW_UP)}, 10:30 AM", "Brace fitting on Tuesday.",
+                     "Side treated: left", "(pounds): 10", f"again on: {day(RESTART)}",
+                     "day and night: (727) 555-2400"):
         assert expected in text, expected
     assert "Stay safe from falls" in text  # the seniors variant
-    limit = load_project(LIBRARY.root).variants["seniors-osteoporosis"].max_pages.get("discharge", 2)
+    limit = load_project(LIBRARY.root).variants["seniors-osteoporosis"].max_pages.get(
+        "discharge", 2)
     assert len(PdfReader(tmp_path / path).pages) <= limit  # large print: up to two sheets
 
 
@@ -62,8 +83,8 @@ def test_blank_sheet_has_write_in_lines_and_no_placeholders(tmp_path: Path) -> N
 def test_csv_batch_merged_for_duplex(tmp_path: Path) -> None:
     (tmp_path / "day.csv").write_text(
         "patient,variant,procedure-date,levels\n"
-        "Ann Alpha,general,2026-11-25,L1\n"
-        "Ben Beta,seniors-osteoporosis,2026-11-25,T12\n"
+        f"Ann Alpha,general,{PROCEDURE.isoformat()},L1\n"
+        f"Ben Beta,seniors-osteoporosis,{PROCEDURE.isoformat()},T12\n"
         "Cy Gamma,oncology,,\n")
     result = discharge(tmp_path, "--csv", "day.csv", "--merge", "-o", "day.pdf")
     assert result.exit_code == 0, result.output
@@ -98,8 +119,11 @@ def test_with_brochure_makes_one_print_job(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     reader = PdfReader(tmp_path / "all.pdf")
     assert len(reader.pages) == 4  # sheet (two sides), then the tri-fold's two sides
+    sheet = squash(reader.pages[0].extract_text() + reader.pages[1].extract_text())
     brochure = squash(reader.pages[2].extract_text() + reader.pages[3].extract_text())
-    assert "Vertebroplasty" in brochure and "cancer team" in brochure
+    companion = load_project(LIBRARY.root).handouts[LIBRARY.brochures[0]]
+    assert "Dee Delta" in sheet and companion.title in brochure
+    assert "Your two teams" in brochure  # the brochure's oncology variant
     assert float(reader.pages[2].mediabox.width) > float(reader.pages[2].mediabox.height)
 
 
@@ -111,9 +135,8 @@ def test_a4_sheet(tmp_path: Path) -> None:
 
 
 def test_stdout_is_a_valid_pdf(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "pipeline.py"), "discharge",
-                             "--patient", "Eve Epsilon", "-o", "-"],
-                            capture_output=True, cwd=tmp_path, timeout=60)
+    result = run_pipeline("discharge", "--patient", "Eve Epsilon", "-o", "-", cwd=tmp_path,
+                          timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(b"%PDF-") and result.stdout.rstrip().endswith(b"%%EOF")
     (tmp_path / "piped.pdf").write_bytes(result.stdout)
@@ -126,11 +149,13 @@ BAD_OPTIONS = [
     (["--follow-up", "tomorrow"], "--follow-up: not a date and time", "tomorrow"),
     (["--levels", "T13, L1"], "--levels: use vertebra names", "T13"),
     (["--variant", "teens"], "--variant: unknown variant", None),
+    (["--field", "lift-limit=99"], "--field lift-limit: must be from 1 to 50", "99"),
 ]
 
 
 @pytest.mark.parametrize("args,message,secret", BAD_OPTIONS, ids=["date", "follow-up",
-                                                                   "levels", "variant"])
+                                                                   "levels", "variant",
+                                                                   "field"])
 def test_bad_options_fail_in_one_line_without_echoing_the_value(
         tmp_path: Path, args: list[str], message: str, secret: str | None) -> None:
     result = discharge(tmp_path, "--patient", "Zed Zulu", *args)
@@ -171,12 +196,17 @@ SECRET = MARKER.split()[0]
 
 
 def test_patient_details_appear_only_in_the_page_text(tmp_path: Path) -> None:
-    """Search everything the run touched: project, working folder, temp dir, home, caches."""
-    import shutil
-
+    """Search everything the run touched: project, working folder, temp dir, home, caches.
+    The project is the program beside a copy of the generated library, so its own folder
+    (the default --project) is searched too."""
     project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(
-        ".venv", ".git", "output", "__pycache__", ".pytest_cache"))
+    project.mkdir()
+    shutil.copy2(ROOT / "pipeline.py", project)
+    shutil.copytree(ROOT / "clinicprint", project / "clinicprint",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in (*PROJECT_FILES, *LANGUAGE_FILES):
+        source = LIBRARY.root / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, project / name)
     work, temp, home = (tmp_path / name for name in ("work", "tmp", "home"))
     for folder in (work, temp, home):
         folder.mkdir()

@@ -1,6 +1,13 @@
 """Press PDFs checked as a print shop's preflight would, with tools the project did not
 write: Apache PDFBox's preflight, Ghostscript's separations, qpdf, PDFium; and the
-pipeline's own `preflight` command and build gate through the real entry point."""
+pipeline's own `preflight` command through the real entry point.
+
+Two sets of real press PDFs, neither built here: the session's build of the generated
+library (`built`: every variant and language, as `make build` makes them while brand.yaml
+holds placeholders) for the checks that take milliseconds a file, and the shared press
+build of tests/press_library.py (the brochure as a clinic sends it: real details, a
+photo, hairline rules) for the slow outside tools and the conversions it exercises.
+(Planted defects and the build's press gate: test_press_rules.py.)"""
 
 from __future__ import annotations
 
@@ -17,7 +24,8 @@ import pytest
 from PIL import Image, ImageChops
 
 from clinicprint.layouts import DEFAULT_CMYK_PROFILE, PROFILES
-from conftest import ROOT, assert_process_failed, documents_of, edit, run_pipeline
+from conftest import assert_process_failed, documents_of, run_pipeline
+from press_library import shared_press_build
 
 PRESS = [d for d in documents_of() if d.profile.name == "press"]
 IDS = [d.relative_path for d in PRESS]
@@ -28,12 +36,22 @@ SEPARATION_DPI = 72
 
 
 @pytest.fixture(scope="session")
-def press(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every press PDF, built once through the real command line."""
-    output = tmp_path_factory.mktemp("press") / "output"
-    proc = run_pipeline("build", "--profile", "press", "--allow-draft", "--output", output)
-    assert proc.returncode == 0, proc.stderr.decode()
-    return output
+def press(built: Path) -> Path:
+    """Every press PDF of the generated library, from the session's build."""
+    return built
+
+
+@pytest.fixture(scope="session")
+def press_build(tmp_path_factory):
+    build = shared_press_build(tmp_path_factory)
+    assert build.press.returncode == 0, build.press.stderr.decode()
+    return build
+
+
+@pytest.fixture(scope="session")
+def shop_file(press_build) -> Path:
+    """The English press PDF a clinic would send (with a photo and hairlines)."""
+    return press_build.output / press_build.press_pdfs()[0]
 
 
 def test_the_project_has_press_documents() -> None:
@@ -100,7 +118,7 @@ def _description(profile: bytes) -> str:
 def test_a_shops_own_profile_is_labelled_custom(tmp_path: Path) -> None:
     shop = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")  # with ghostscript
     output = tmp_path / "output"
-    proc = run_pipeline("build", "--profile", "press", "--allow-draft",
+    proc = run_pipeline("build", "--profile", "press", "--lang", "en",
                         "--variant", PRESS[0].variant.name,
                         "--handout", PRESS[0].handout.id, "--output", output,
                         env={"HANDOUTS_CMYK_PROFILE": str(shop)})
@@ -138,15 +156,14 @@ def _pdfbox_classpath() -> str:
     return ":".join(map(str, jars))
 
 
-@pytest.mark.parametrize("path", IDS)
-def test_pdfbox_preflight_finds_no_colour_or_annotation_errors(press: Path, path: str,
+def test_pdfbox_preflight_finds_no_colour_or_annotation_errors(shop_file: Path,
                                                                  tmp_path: Path) -> None:
     """PDFBox's preflight validates PDF/A-1b, whose output intent is GTS_PDFA1; a copy
     relabelled so lets it check every colour operator against our CMYK output intent.
     Its PDF/A-only rules (no transparency, no xref streams, CIDSet) do not apply to
     PDF/X-4 and are ignored; 2.4.x are colour-space errors, 5.x annotation errors."""
     copy = tmp_path / "as-pdfa.pdf"
-    with pikepdf.open(press / path) as pdf:
+    with pikepdf.open(shop_file) as pdf:
         pdf.Root.OutputIntents[0].S = pikepdf.Name.GTS_PDFA1
         pdf.save(copy)
     proc = subprocess.run(["java", "-cp", _pdfbox_classpath(),
@@ -199,11 +216,10 @@ def _bleed_pixels(page: pikepdf.Page) -> tuple[int, int, int, int]:
             round((bleed[2] - media[0]) * s), round((media[3] - bleed[1]) * s))
 
 
-@pytest.mark.parametrize("path", IDS)
 def test_separations_keep_the_ink_limit_and_marks_print_on_every_plate(
-        press: Path, path: str, tmp_path: Path) -> None:
-    plates = _plates(press / path, tmp_path)
-    with pikepdf.open(press / path) as pdf:
+        shop_file: Path, tmp_path: Path) -> None:
+    plates = _plates(shop_file, tmp_path)
+    with pikepdf.open(shop_file) as pdf:
         boxes = [_bleed_pixels(page) for page in pdf.pages]
     for page, box in zip(plates, boxes):
         width, height = page["Cyan"].size
@@ -298,42 +314,18 @@ def test_small_black_text_is_solid_black(press: Path, path: str, tmp_path: Path)
 
 # --- the pipeline's own preflight: command and build gate ---------------------
 
-def test_preflight_command_reports_every_press_pdf(press: Path) -> None:
-    proc = run_pipeline("preflight", "--output", press)
+def test_preflight_command_reports_every_press_pdf(press_build) -> None:
+    proc = run_pipeline("preflight", "--output", press_build.output,
+                        project=press_build.project)
     out = proc.stdout.decode()
     assert proc.returncode == 0, proc.stderr.decode()
-    for path in IDS:
+    assert len(press_build.press_pdfs()) == 2
+    for path in press_build.press_pdfs():
         assert f"{path}: pass" in out
     for fragment in ("CGATS TR 006", "Separation(All)", "Registration (every plate)",
                      f"(limit {INK_LIMIT} %)", "bleed 0.125 in", "0 inside the bleed"):
         assert fragment in out
     assert "DeviceRGB" not in out
-
-
-def test_preflight_fails_a_file_a_print_shop_would_reject(press: Path, tmp_path: Path) -> None:
-    broken = tmp_path / "output"
-    shutil.copytree(press, broken)
-    target = broken / IDS[0]
-    with pikepdf.open(target, allow_overwriting_input=True) as pdf:
-        page = pdf.pages[0]
-        page.contents_add(pdf.make_stream(b"1 0 0 rg 10 10 50 50 re f"))
-        trim = [float(v) for v in page.obj.TrimBox]
-        page.obj.Annots = pdf.make_indirect(pikepdf.Array([pikepdf.Dictionary(
-            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link,
-            Rect=[trim[0] + 10, trim[1] + 10, trim[0] + 60, trim[1] + 30])]))
-        pdf.save(target)
-    proc = run_pipeline("preflight", "--output", broken)
-    assert_process_failed(proc, IDS[0], "GWG-COLOUR-SPACE", "PDFX-ANNOTATIONS")
-
-
-def test_build_fails_like_a_gate_when_ink_is_over_the_limit(project: Path) -> None:
-    edit(project / "brand.yaml", "cmyk: [91, 66, 21, 21]", "cmyk: [100, 100, 100, 100]")
-    output = project / "output"
-    proc = run_pipeline("build", "--profile", "press", "--allow-draft",
-                        "--variant", PRESS[0].variant.name,
-                        "--output", output, project=project)
-    assert_process_failed(proc, "preflight: GWG-INK-AREA", f"limit {INK_LIMIT} %")
-    assert not list(output.rglob("*.pdf"))
 
 
 def test_pdfx_1a_is_refused_rather_than_mislabelled(tmp_path: Path) -> None:
@@ -343,30 +335,19 @@ def test_pdfx_1a_is_refused_rather_than_mislabelled(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.pdf"))
 
 
-def test_an_rgb_picture_is_separated_to_cmyk(project: Path, tmp_path: Path) -> None:
-    """A clinic's photo (RGB PNG) goes to press as CMYK, through the output intent."""
-    # 900 px wide: at least GWG 2022's 149 ppi at the figure's printed width.
-    photo = Image.new("RGB", (900, 600))
-    photo.putdata([(x * 255 // 900, y * 255 // 600, 128) for y in range(600) for x in range(900)])
-    photo.save(project / "assets/images/photo.png")
-    document = PRESS[0]
-    handout = project / f"handouts/{document.handout.id}.yaml"
-    figure = re.search(r"src: (assets/images/\S+\.svg)", handout.read_text())
-    assert figure, "test setup: the press handout has no figure to replace"
-    edit(handout, figure[0], "src: assets/images/photo.png")
-    output = project / "output"
-    proc = run_pipeline("build", "--profile", "press", "--variant", document.variant.name,
-                        "--handout", document.handout.id, "--output", output, project=project)
-    assert proc.returncode == 0, proc.stderr.decode()
-    with pikepdf.open(output / document.relative_path) as pdf:
+def test_an_rgb_picture_is_separated_to_cmyk(shop_file: Path) -> None:
+    """A clinic's photo (an RGB PNG, tests/press_library.py) goes to press as CMYK,
+    through the output intent, and still a picture. (The press build's own gate and
+    test_preflight_command_reports_every_press_pdf preflight the file.)"""
+    with pikepdf.open(shop_file) as pdf:
         images = [obj for obj in pdf.objects if isinstance(obj, pikepdf.Stream)
                   and obj.get("/Subtype") == pikepdf.Name.Image and not obj.get("/ImageMask")
                   and obj.get("/ColorSpace") is not None]
-        assert images
+        assert images, "the photo is not in the press PDF"
         assert {str(image.ColorSpace) for image in images} == {"/DeviceCMYK"}
-        picture = pikepdf.PdfImage(images[0]).as_pil_image()
-        assert picture.mode == "CMYK" and len(set(picture.get_flattened_data())) > 100  # still a picture
-    assert run_pipeline("preflight", "--output", output).returncode == 0
+        picture = pikepdf.PdfImage(max(images, key=lambda i: int(i.Width))).as_pil_image()
+        assert picture.mode == "CMYK" and picture.width >= 900
+        assert len(set(picture.get_flattened_data())) > 100  # still a picture
 
 
 def _path_objects(count, get, scale: float = 1.0):
@@ -375,9 +356,37 @@ def _path_objects(count, get, scale: float = 1.0):
     return _page_objects(count, get, raw.FPDF_PAGEOBJ_PATH, scale)
 
 
+def _subpath_boxes(obj) -> list[tuple[float, float, float, float]]:
+    """The bounding box of each subpath of a PDFium path object, in its own space."""
+    import pypdfium2.raw as raw
+
+    boxes: list[list[float]] = []
+    for index in range(raw.FPDFPath_CountSegments(obj)):
+        segment = raw.FPDFPath_GetPathSegment(obj, index)
+        x, y = ctypes.c_float(), ctypes.c_float()
+        raw.FPDFPathSegment_GetPoint(segment, x, y)
+        if raw.FPDFPathSegment_GetType(segment) == raw.FPDF_SEGMENT_MOVETO or not boxes:
+            boxes.append([x.value, y.value, x.value, y.value])
+        box = boxes[-1]
+        box[:] = [min(box[0], x.value), min(box[1], y.value),
+                  max(box[2], x.value), max(box[3], y.value)]
+    return [tuple(box) for box in boxes]
+
+
+def _thin_ring(obj, scale: float) -> bool:
+    """A box drawn as the space between two rectangles filled even-odd, thinner than 1 pt:
+    how WeasyPrint draws a one-sided border (a rule under a heading)."""
+    boxes = _subpath_boxes(obj)
+    if len(boxes) != 2:
+        return False
+    outer, inner = sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+    gaps = [inner[0] - outer[0], inner[1] - outer[1], outer[2] - inner[2], outer[3] - inner[3]]
+    return min(gaps) > -0.01 and 0 < max(gaps) * scale < 1
+
+
 def _thin_dark_rules(pdf_path: Path) -> set[tuple[int, int, int]]:
-    """Colours of rules thinner than 1 pt (stroked, or filled as thin boxes) that are
-    dark and grey, as PDFium reads them."""
+    """Colours of rules thinner than 1 pt (stroked, filled as thin boxes, or a thin ring
+    between two boxes) that are dark and grey, as PDFium reads them."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
@@ -396,7 +405,7 @@ def _thin_dark_rules(pdf_path: Path) -> set[tuple[int, int, int]]:
             box = [ctypes.c_float() for _ in range(4)]
             raw.FPDFPageObj_GetBounds(obj, *box)
             left, bottom, right, top = (v.value for v in box)
-            if mode.value and min(right - left, top - bottom) < 1:
+            if mode.value and (min(right - left, top - bottom) < 1 or _thin_ring(obj, scale)):
                 colours.append(raw.FPDFPageObj_GetFillColor)
             for read in colours:
                 r, g, b, a = (ctypes.c_uint() for _ in range(4))
@@ -407,17 +416,11 @@ def _thin_dark_rules(pdf_path: Path) -> set[tuple[int, int, int]]:
     return found
 
 
-def test_thin_black_rules_are_solid_black(project: Path, tmp_path: Path) -> None:
-    """A hairline in a four-colour dark grey (the brand's muted colour) goes to press on
-    the black plate alone; so do the project's own rules."""
-    (project / "styles/brochure.css").open("a", encoding="utf-8").write(
-        "\nh2 { border-bottom: 0.5pt solid var(--muted); }\n")
-    document = PRESS[0]
-    output = project / "output"
-    proc = run_pipeline("build", "--profile", "press", "--variant", document.variant.name,
-                        "--handout", document.handout.id, "--output", output, project=project)
-    assert proc.returncode == 0, proc.stderr.decode()
+def test_thin_black_rules_are_solid_black(shop_file: Path, tmp_path: Path) -> None:
+    """A hairline in a four-colour dark grey (the brand's muted colour, under every
+    heading: tests/press_library.py) goes to press on the black plate alone; so do the
+    project's own rules."""
     solid = _solid_black_as_pdfium_reports_it(tmp_path)
     # (0, 0, 0) is Registration (all four plates), the crop marks outside the bleed,
     # which the separations test holds to every plate.
-    assert _thin_dark_rules(output / document.relative_path) - {(0, 0, 0)} == {solid}
+    assert _thin_dark_rules(shop_file) - {(0, 0, 0)} == {solid}

@@ -1,14 +1,18 @@
-"""The press rules (clinicprint/gwg.py) proved as a preflight vendor would: one real press
-PDF of a GENERATED brochure (tests/factory.py, code TEST-...), built once; each defect
-planted with pikepdf on its own copy; `pipeline.py preflight`, run as a process, must
-name the rule of every defect and pass the untouched file. Also: the build's press
-gate names a rule, realistic brand details fit every variant and print profile, and
-two folders give the same bytes."""
+"""The press rules (clinicprint/gwg.py) proved as a preflight vendor would: a real press
+PDF of the generated library's brochure (tests/press_library.py: realistic brand
+details, a photo, hairline rules), built once for this file and test_preflight.py; each
+defect planted with pikepdf on its own copy; `pipeline.py preflight`, run as a process,
+must name the rule of every defect and pass the untouched file. Also: the build's press
+gate names a rule, realistic brand details fit every variant, language and profile,
+and no press PDF is ever made of a draft or out-of-date translation. (Two folders giving
+the same press bytes: test_incremental.py.)"""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -16,80 +20,42 @@ import pikepdf
 import pytest
 from pikepdf import Array, Dictionary, Name
 
-from conftest import PROJECT_FILES, ROOT, assert_process_failed, run_pipeline
-from factory import only_generated
-
-# Realistic clinic details: a 40-character street, a 40-character city line and a
-# 60-character web address (issue 26).
-STREET = "1200 Lakeshore Drive, Suite 300, Bldg 4B"
-CITY = "North Saint Petersburgh, Florida 33701-0"
-WEB = "www.lakeshore-spine-and-orthopedic-care-associates.org/spine"
-assert (len(STREET), len(CITY), len(WEB)) == (40, 40, 60)
-
-
-def _realistic_brand(project: Path) -> None:
-    text = (project / "brand.yaml").read_text(encoding="utf-8")
-    for old, new in (('"[Clinic street address]"', f'"{STREET}"'),
-                     ('"[City, State ZIP]"', f'"{CITY}"'),
-                     ("https://www.example.org/spine/appointments",
-                      "https://lakeshorespine.org/book"),
-                     ("www.example.org/spine", WEB),
-                     ("spine-care@example.org", "spine-care@lakeshorespine.org"),
-                     ('"(555) 010-0100"', '"(727) 555-2400"'),
-                     ('"(555) 010-0199"', '"(727) 555-2499"')):
-        assert old in text, f"test setup: {old} not in brand.yaml"
-        text = text.replace(old, new)
-    (project / "brand.yaml").write_text(text, encoding="utf-8")
-
-
-def _generated_project(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, folder / name)
-    only_generated(folder)
-    for path in (folder / "handouts").glob("*.yaml"):
-        if "discharge" in path.read_text(encoding="utf-8").split("\n", 1)[0]:
-            path.unlink()  # the brochure is what goes to press
-    _realistic_brand(folder)
-    return folder
+from conftest import ROOT, assert_process_failed, documents_of, run_pipeline
+from library import translate
+from library_extra import BROCHURE, change, copy_library, copy_output, handout_file
+from press_library import CITY, PRESS_VARIANT, STREET, WEB, shared_press_build
 
 
 @pytest.fixture(scope="session")
-def press_project(tmp_path_factory) -> tuple[Path, Path]:
-    """One generated brochure, every variant, in press and both desk profiles, with
-    realistic brand details (which must fit): (project, output)."""
-    project = _generated_project(tmp_path_factory.mktemp("press") / "project")
-    output = project / "output"
-    proc = run_pipeline("build", "--profile", "press", "--profile", "office",
-                        "--profile", "office-a4", "--jobs", "2", "--output", output,
-                        project=project)
-    assert proc.returncode == 0, proc.stderr.decode()
-    return project, output
+def press_build(tmp_path_factory):
+    return shared_press_build(tmp_path_factory)
 
 
-def _press_entry(output: Path, variant: str = "general") -> dict:
-    manifest = json.loads((output / "manifest.json").read_text())
-    return next(e for e in manifest["documents"]
-                if e["profile"] == "press" and e["variant"] == variant)
-
-
-def test_realistic_brand_details_fit_every_variant_and_profile(press_project) -> None:
-    """Built above without an overflow; the details are printed in full."""
+def test_realistic_brand_details_fit_every_variant_language_and_profile(press_build) -> None:
+    """Built without an overflow; the details are printed in full."""
     import pypdfium2 as pdfium
 
-    _, output = press_project
-    manifest = json.loads((output / "manifest.json").read_text())
-    assert {(e["variant"], e["profile"]) for e in manifest["documents"]} >= {
-        (v, p) for v in ("general", "oncology", "seniors-osteoporosis")
-        for p in ("press", "office", "office-a4")}
-    text = "".join(page.get_textpage().get_text_range()
-                   for page in pdfium.PdfDocument(output / _press_entry(output)["path"]))
-    def bare(value: str) -> str:  # a long address wraps (a break may add a hyphen)
-        return "".join(c for c in value if c.isalnum())
+    assert press_build.press.returncode == 0, press_build.press.stderr.decode()
+    assert press_build.desk.returncode == 0, press_build.desk.stderr.decode()
+    manifest = json.loads((press_build.desk_output / "manifest.json").read_text())
+    made = {(e["variant"], e["profile"], e["lang"]) for e in manifest["documents"]}
+    assert made == {(d.variant.name, d.profile.name, d.language.code)
+                    for d in documents_of(press_build.project)
+                    if d.handout.id == BROCHURE and d.profile.name in ("office", "office-a4")}
+    assert {lang for _, _, lang in made} == {"en", "es"}
+    assert len(press_build.press_pdfs()) == 2  # press: one variant, both languages
+    for path in press_build.press_pdfs():
+        text = "".join(page.get_textpage().get_text_range()
+                       for page in pdfium.PdfDocument(press_build.output / path))
+        for detail in (STREET, CITY, WEB):
+            assert bare(detail) in bare(text), (path, detail)
+    # Real details: no placeholder notice, so no SAMPLE mark.
+    assert b"placeholder" not in press_build.press.stderr, press_build.press.stderr.decode()
 
-    for detail in (STREET, CITY, WEB):
-        assert bare(detail) in bare(text), detail
+
+def bare(value: str) -> str:
+    """A long address wraps (a break may add a hyphen)."""
+    return "".join(c for c in value if c.isalnum())
 
 
 # --- the defects -------------------------------------------------------------------
@@ -190,6 +156,10 @@ DEFECTS = {
     "6pt-rich-black": (_draw(_text(b"0.6 0.4 0.4 1 k", 6), **FONT), "PRESS-RICH-BLACK"),
     "rule-rich-black": (_draw(b"0.6 0.4 0.4 1 K 0.3 w 60 300 m 200 300 l S"),
                         "PRESS-RICH-BLACK"),
+    # A rule as WeasyPrint draws a one-sided border: the 0.5 pt between two boxes
+    # filled even-odd, in a four-colour dark grey.
+    "ring-rich-black": (_draw(b"0.3 0.15 0 0.7 k 60 300 140 20 re 60 300.5 140 19.5 re f*"),
+                        "PRESS-RICH-BLACK"),
     "image-40ppi": (_draw(b"36 0 0 36 60 300 cm /ImTest Do", XObject=_image), "GWG-IMAGE-RES"),
     "stops-at-trim": (_draw(b"0 1 0 0 k 0 250 50 100 re f"), "PRESS-BLEED"),
     "text-on-fold": (_draw(_text(b"0 0 0 1 k", 10, x=230, y=250), **FONT), "PRESS-FOLD"),
@@ -205,40 +175,58 @@ DEFECTS = {
 }
 
 
-@pytest.fixture(scope="session")
-def preflighted(press_project, tmp_path_factory):
-    """Every defect on its own copy of the real press PDF, beside the untouched file,
-    in one output folder; one `pipeline.py preflight` over all of them."""
-    _, output = press_project
-    folder = tmp_path_factory.mktemp("defects") / "output"
-    entry = _press_entry(output)
-    entries = [entry]
-    (folder / Path(entry["path"]).parent).mkdir(parents=True)
-    shutil.copy2(output / entry["path"], folder / entry["path"])
-    for name, (plant, _) in DEFECTS.items():
+DEFECT_FILE = f"press/{BROCHURE}/{PRESS_VARIANT}.pdf"
+
+
+def _plant_all(source: Path, entry: dict, folders: list[Path]) -> None:
+    """The untouched file in the first folder; the defects dealt out to all of them,
+    each folder with its manifest (preflight reads the manifest)."""
+    entries: dict[Path, list[dict]] = {folder: [] for folder in folders}
+    (folders[0] / DEFECT_FILE).parent.mkdir(parents=True)
+    shutil.copy2(source, folders[0] / DEFECT_FILE)
+    entries[folders[0]].append(entry)
+    for index, (name, (plant, _)) in enumerate(DEFECTS.items()):
+        folder = folders[index % len(folders)]
         path = f"defects/{name}.pdf"
-        (folder / "defects").mkdir(exist_ok=True)
-        with pikepdf.open(output / entry["path"]) as pdf:
+        (folder / "defects").mkdir(parents=True, exist_ok=True)
+        with pikepdf.open(source) as pdf:
             plant(pdf)
             pdf.save(folder / path)
-        entries.append({**entry, "path": path})
-    (folder / "manifest.json").write_text(json.dumps({"documents": entries}))
-    proc = run_pipeline("preflight", "--output", folder)
-    return entry["path"], proc
+        entries[folder].append({**entry, "path": path})
+    for folder, listed in entries.items():
+        (folder / "manifest.json").write_text(json.dumps({"documents": listed}))
+
+
+@pytest.fixture(scope="session")
+def preflighted(press_build, tmp_path_factory) -> subprocess.CompletedProcess:
+    """Every defect on its own copy of the real press PDF, beside the untouched file;
+    `pipeline.py preflight` over them, in two processes side by side (two cores)."""
+    entry = next(e for e in json.loads((press_build.output / "manifest.json").read_text())
+                 ["documents"] if e["path"] == DEFECT_FILE)
+    home = tmp_path_factory.mktemp("defects")
+    folders = [home / "a", home / "b"]
+    _plant_all(press_build.output / DEFECT_FILE, entry, folders)
+    runs = [subprocess.Popen([sys.executable, str(ROOT / "pipeline.py"), "--project",
+                              str(press_build.project), "preflight", "--output", str(folder)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for folder in folders]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    # One report, as if from one run: each file's lines name the file.
+    return subprocess.CompletedProcess(
+        "preflight", max(run.returncode for run in runs),
+        b"".join(out for out, _ in outputs), b"".join(err for _, err in outputs))
 
 
 def test_the_untouched_press_pdf_passes(preflighted) -> None:
-    original, proc = preflighted
-    out, err = proc.stdout.decode(), proc.stderr.decode()
-    assert f"{original}: pass" in out, out
-    assert f"{original}: preflight" not in err, err
+    out, err = preflighted.stdout.decode(), preflighted.stderr.decode()
+    assert f"{DEFECT_FILE}: pass" in out, out
+    assert f"{DEFECT_FILE}: preflight" not in err, err
 
 
 @pytest.mark.parametrize("name", list(DEFECTS))
 def test_preflight_names_the_planted_defect(preflighted, name: str) -> None:
-    _, proc = preflighted
-    err = proc.stderr.decode()
-    assert proc.returncode == 1 and "Traceback" not in err
+    err = preflighted.stderr.decode()
+    assert preflighted.returncode == 1 and "Traceback" not in err
     rule = DEFECTS[name][1]
     lines = [line for line in err.splitlines() if f"defects/{name}.pdf: preflight: " in line]
     assert any(f": {rule} (" in line for line in lines), f"{rule} not named:\n" + \
@@ -248,37 +236,62 @@ def test_preflight_names_the_planted_defect(preflighted, name: str) -> None:
 
 
 def test_a_finding_names_page_position_value_and_limit(preflighted) -> None:
-    _, proc = preflighted
-    line = next(line for line in proc.stderr.decode().splitlines()
+    line = next(line for line in preflighted.stderr.decode().splitlines()
                 if "defects/6pt-two-inks.pdf" in line and "GWG-TEXT-INKS" in line)
     assert "page 2 at " in line and " mm" in line and "6.0 pt in 2 inks" in line \
         and "limit 8 pt" in line, line
 
 
-def test_the_build_gate_fails_naming_the_rule(press_project, tmp_path: Path) -> None:
-    project = _generated_project(tmp_path / "project")
+def test_the_build_gate_fails_naming_the_rule(project: Path) -> None:
     text = (project / "brand.yaml").read_text()
     (project / "brand.yaml").write_text(text.replace("cmyk: [91, 66, 21, 21]",
                                                      "cmyk: [100, 100, 100, 100]"))
     output = project / "output"
-    proc = run_pipeline("build", "--profile", "press", "--variant", "general",
+    proc = run_pipeline("build", "--profile", "press", "--variant", PRESS_VARIANT,
                         "--output", output, project=project)
     assert_process_failed(proc, "preflight: GWG-INK-AREA", "limit 300 %")
     assert not list(output.rglob("*.pdf"))
 
 
-def test_two_folders_give_the_same_bytes(tmp_path: Path) -> None:
-    """The same content in two differently named folders: byte-identical press and
-    office PDFs (subset tags and ids from the content, never the folder)."""
-    built = []
-    for name in ("first-clinic", "another place"):
-        project = _generated_project(tmp_path / name / "project")
-        output = project / "output"
-        proc = run_pipeline("build", "--profile", "press", "--profile", "office",
-                            "--variant", "general", "--output", output, project=project)
-        assert proc.returncode == 0, proc.stderr.decode()
-        built.append({path.relative_to(output): path.read_bytes()
-                      for path in output.rglob("*.pdf")})
-    assert len(built[0]) == 2 and built[0].keys() == built[1].keys()
-    for path, data in built[0].items():
-        assert data == built[1][path], f"{path} differs between the two folders"
+# --- a print shop never receives a draft ----------------------------------------------
+
+def _press_of_spanish(project: Path, built: Path, *flags: str) -> tuple[str, Path, object]:
+    """Build the Spanish press PDF of the brochure over a copy of the session's build,
+    which holds one: (stderr, its path, the manifest's paths)."""
+    output = copy_output(built, project)
+    path = next(d.relative_path for d in documents_of()  # the library's, reviewed
+                if d.profile.name == "press" and d.language.code == "es"
+                and d.variant.name == PRESS_VARIANT)
+    assert (output / path).exists()
+    proc = run_pipeline("build", "--profile", "press", "--lang", "es", "--handout", BROCHURE,
+                        "--variant", PRESS_VARIANT, *flags, project=project)
+    assert proc.returncode == 0, proc.stderr.decode()
+    listed = {e["path"] for e in json.loads((output / "manifest.json").read_text())["documents"]}
+    return proc.stderr.decode(), output / path, listed
+
+
+def _one_line_saying_why(err: str, why: str) -> None:
+    lines = [line for line in err.splitlines() if "no press PDF" in line]
+    assert len(lines) == 1, err
+    assert why in lines[0] and "print shop must never receive" in lines[0], lines[0]
+
+
+def test_no_press_pdf_of_a_draft_translation_even_with_allow_draft(tmp_path: Path,
+                                                                  built: Path) -> None:
+    project = copy_library(tmp_path / "project", languages=True)
+    translate(project, BROCHURE, "es", reviewed=False)
+    err, pdf, listed = _press_of_spanish(project, built, "--allow-draft")
+    _one_line_saying_why(err, "the Spanish translation is a draft")
+    assert not pdf.exists()  # the one made while it was reviewed is taken away
+    assert pdf.relative_to(project / "output").as_posix() not in listed
+
+
+def test_no_press_pdf_of_a_stale_translation_even_with_allow_stale(tmp_path: Path,
+                                                                  built: Path) -> None:
+    project = copy_library(tmp_path / "project", languages=True)
+    change(handout_file(project, BROCHURE),
+           lambda data: data["sections"][0]["items"].append("Sleep well tonight."))
+    err, pdf, listed = _press_of_spanish(project, built, "--allow-stale")
+    _one_line_saying_why(err, "out of date with the English")
+    assert not pdf.exists()
+    assert pdf.relative_to(project / "output").as_posix() not in listed

@@ -1,5 +1,8 @@
 """Nothing left behind: no temporary files after a build, a discharge sheet or a failure,
-and no worker process outliving the build, however the build ends."""
+and no worker process outliving the build, however the build ends.
+
+Runs on a copy of the generated library (tests/library.py). A failed render leaving
+nothing behind is proved with the broken-template build of test_errors.py."""
 
 from __future__ import annotations
 
@@ -8,18 +11,15 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-import factory
-from conftest import ROOT, run_pipeline
+from conftest import ROOT, documents_of, run_pipeline
+from library_extra import BROCHURE, DISCHARGE, copy_library
 
-
-@pytest.fixture
-def sandbox(project: Path) -> Path:
-    factory.only_generated(project)
-    return project
+VARIANT = documents_of()[0].variant.name
 
 
 def run_in(temporary: Path, *args: str, project: Path) -> subprocess.CompletedProcess:
@@ -27,30 +27,41 @@ def run_in(temporary: Path, *args: str, project: Path) -> subprocess.CompletedPr
                         env={"TMPDIR": str(temporary)})
 
 
-@pytest.mark.parametrize("args", [
-    ("build", "--jobs", "2", "--force"),
-    ("build", "--jobs", "1", "--profile", "office", "--force"),
-    ("check",),
-    ("discharge", "--patient", "Test Person", "-o", "sheet.pdf"),
-    ("discharge", "--with-brochure", "-o", "bundle.pdf"),
-], ids=["parallel-build", "serial-build", "check", "discharge", "discharge-brochure"])
-def test_the_temporary_folder_is_as_empty_after_a_run_as_before(sandbox: Path, tmp_path: Path,
-                                                                 args: tuple[str, ...]) -> None:
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    proc = run_in(temporary, *args, project=sandbox)
+# Workers and the press preflight (Ghostscript's plates) in a parallel build; renders in
+# the process itself (`check` renders one document at a time, as `build --jobs 1` does);
+# a nurse's sheet with its brochure.
+RUNS = {
+    "parallel-build": ("build", "--jobs", "2", "--force", "--variant", VARIANT, "--profile",
+                       "press", "--profile", "office"),
+    "check": ("check", "--variant", VARIANT, "--handout", DISCHARGE),
+    "discharge-brochure": ("discharge", "--patient", "Test Person", "--with-brochure", "-o",
+                           "bundle.pdf"),
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Each run in its own copy of the library with its own temporary folder; the runs
+    are independent, so they go side by side (two cores)."""
+    def one(name: str) -> tuple[Path, Path, subprocess.CompletedProcess]:
+        home = tmp_path_factory.mktemp(name)
+        project, temporary = copy_library(home / "project"), home / "tmp"
+        temporary.mkdir()
+        return project, temporary, run_in(temporary, *RUNS[name], project=project)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(RUNS, pool.map(one, RUNS)))
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_the_temporary_folder_is_as_empty_after_a_run_as_before(runs: dict, name: str) -> None:
+    project, temporary, proc = runs[name]
     assert proc.returncode == 0, proc.stderr.decode()
     assert list(temporary.iterdir()) == []
-
-
-def test_a_failed_render_leaves_nothing_either(sandbox: Path, tmp_path: Path) -> None:
-    template = sandbox / "templates/discharge.html"
-    template.write_text(template.read_text().replace("{{ doc.title }}", "{{ doc.nothing }}"))
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    proc = run_in(temporary, "build", "--jobs", "2", project=sandbox)
-    assert proc.returncode == 1
-    assert list(temporary.iterdir()) == []
+    if name == "parallel-build":  # both kinds, press included
+        assert {p.parent.name for p in (project / "output/press").rglob("*.pdf")} == {BROCHURE}
+        assert {p.parent.name for p in (project / "output/office").rglob("*.pdf")} == \
+            {BROCHURE, DISCHARGE}
 
 
 def children_of(pid: int) -> list[int]:
@@ -76,13 +87,13 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL, signal.SIGINT],
                          ids=["SIGTERM", "SIGKILL", "SIGINT"])
-def test_workers_end_when_the_build_is_stopped(sandbox: Path, tmp_path: Path,
+def test_workers_end_when_the_build_is_stopped(project: Path, tmp_path: Path,
                                                sig: signal.Signals) -> None:
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "pipeline.py"), "--project", str(sandbox), "build",
-         "--jobs", "2", "--force"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+        [sys.executable, str(ROOT / "pipeline.py"), "--project", str(project), "build",
+         "--jobs", "2", "--force", "--profile", "office"], cwd=tmp_path, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(temporary)})
     deadline = time.monotonic() + 30
     workers: list[int] = []
@@ -101,5 +112,5 @@ def test_workers_end_when_the_build_is_stopped(sandbox: Path, tmp_path: Path,
         assert list(temporary.iterdir()) == []
     else:
         # Nothing can clean up after SIGKILL; the next run removes what it left.
-        assert run_in(temporary, "list", project=sandbox).returncode == 0
+        assert run_in(temporary, "list", project=project).returncode == 0
         assert list(temporary.iterdir()) == []

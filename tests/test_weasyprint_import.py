@@ -24,18 +24,22 @@ print(json.dumps(sorted({{path for path in re.findall(r"\\s(/\\S+\\.so[.\\d]*)$"
 """
 
 
-def loaded_libraries(how: str) -> list[str]:
-    code = LOADED.format(root=str(ROOT), how=how, names=LIBRARIES)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
-    return json.loads(proc.stdout)
+def loaded_libraries(*hows: str) -> list[list[str]]:
+    """The native libraries each way of importing loads, each in its own process (the
+    processes side by side)."""
+    runs = [subprocess.Popen([sys.executable, "-c", LOADED.format(root=str(ROOT), how=how,
+                                                                  names=LIBRARIES)],
+                             stdout=subprocess.PIPE, text=True) for how in hows]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs)
+    return [json.loads(output) for output in outputs]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the shortcut is Linux-only")
 def test_same_library_files_as_a_plain_import():
-    ours = loaded_libraries("from clinicprint.weasyprint_import import import_weasyprint\n"
-                            "import_weasyprint()")
-    plain = loaded_libraries("import weasyprint")
+    ours, plain = loaded_libraries(
+        "from clinicprint.weasyprint_import import import_weasyprint\nimport_weasyprint()",
+        "import weasyprint")
     assert ours == plain
     for name in LIBRARIES:  # each of them, not an empty list twice
         assert any(path.rsplit("/", 1)[-1].startswith(name + ".so")
