@@ -35,8 +35,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import (Measured, generated_library, load_average, machine, pipeline, run,
-                     table, write_section)
+from measure import (Measured, compile_bytecode, generated_library, load_average, machine,
+                     pipeline, run, table, write_section)
 
 TITLE = "Handout library (benchmarks/bench_library.py)"
 DEFAULT_PROFILES = ["screen"]
@@ -227,6 +227,8 @@ def main() -> None:
     if options.tiny:
         options.sizes, options.shards = [2], 2
         options.variants = options.variants or ["general"]
+    else:
+        compile_bytecode()
     if min(options.sizes) < 2:
         parser.error("--sizes: at least 2 handouts (one brochure, one discharge sheet)")
     profiles = options.profiles or DEFAULT_PROFILES
