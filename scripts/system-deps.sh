@@ -2,8 +2,7 @@
 # Debian packages the pipeline and its tests use: Pango and HarfBuzz-Subset
 # for WeasyPrint, Ghostscript to preflight press PDFs, qpdf to check PDF
 # structure; with --test, Chromium, Apache PDFBox, the TR 006 data and CUPS with
-# cups-pdf. Installs only what is
-# missing, so it is quick on a ready machine.
+# cups-pdf. Installs only what is missing, so it is quick on a ready machine.
 set -eu
 missing=""
 command -v qpdf >/dev/null 2>&1 || missing="$missing qpdf"
