@@ -60,13 +60,14 @@ def translate_all(root: Path, lang: str) -> None:
                 "reviewed_on": dt.date.today() - dt.timedelta(days=1)}
     for name, handout in sorted(project.handouts.items()):
         data: dict = {"review": reviewed}
-        for key, english in english_units(handout).items():
+        # Numbered as tests/library.py's translate numbers them: each title its own.
+        for number, (key, english) in enumerate(english_units(handout).items(), 1):
             *parents, last = key.split(".")
             target = data
             for part in parents:
                 target = target.setdefault(part, {})
             target[last] = {"source": source_hash(english),
-                            **library._spanish_like(key, english)}
+                            **library._spanish_like(key, english, number)}
         library.write(root / "translations" / lang / f"{name}.yaml", data)
 
 

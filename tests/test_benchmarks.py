@@ -33,7 +33,10 @@ REPORTS = {
                          r"One size only"],
     "bench_desk.py": [r"^\| 1 nurse at once, 2 sheets \| median [\d.]+ s",
                       r"^\| 2 nurses at once, 2 sheets \|",
-                      r"^\| memory growth after warm-up \| [+-][\d.]+ % \|$"],
+                      r"^\| memory growth after warm-up \| [+-][\d.]+ % \|$",
+                      r"^\| one cold `discharge` of the same sheet, from a new process "
+                      r"\(best of 1\) \| [\d.]+ s \|$",
+                      r"^\| cold discharge over a warm sheet \(x\) \| [\d.]+ \| >= 10 \|"],
     "discharge_batch.py": [r"^\| 3 rows, `--merge --jobs 2` \| [\d.]+ s",
                            r"^\| merged PDF \| [\d.]+ MB \|$",
                            r"^\| one sheet from a cold start \(best of 1\) \| [\d.]+ s \|$"],
