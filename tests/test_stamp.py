@@ -26,9 +26,12 @@ from clinicprint.personal import Sheet, parse_patient, plan, render_sheet, sheet
 from clinicprint import stamp
 
 PROJECT = load_project(LIBRARY.root)
-SHEETS = [(handout.id, variant, lang)
+# Each variant once, the languages taking turns: a place is read from each design's own
+# layout, so every variant's layout and every language's words are covered.
+LANGS = list(PROJECT.languages)
+SHEETS = [(handout.id, variant, LANGS[number % len(LANGS)])
           for handout in PROJECT.handouts.values() if handout.kind == "discharge"
-          for variant in handout.variants for lang in PROJECT.languages]
+          for number, variant in enumerate(handout.variants)]
 # Left to right with accents, right to left, and ideographs (which the name fonts set
 # taller than the brand font: the line must still sit where the full layout puts it).
 NAMES = {"latin": "María José García-López", "arabic": "محمد عبد الله", "chinese": "王小明"}
