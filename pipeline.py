@@ -298,11 +298,26 @@ def _field_values(given: tuple[str, ...], options: tuple[str, ...]) -> dict[str,
 @click.option("--max-sessions", type=click.IntRange(1, 100_000), default=1000,
               show_default=True, help="Browsers kept signed in with the access code; the "
                                       "longest-signed-in is asked again beyond it.")
+@click.option("--printer", metavar="QUEUE", default=None,
+              help="The ward's CUPS printer queue (`lpstat -p` lists them): each sheet is "
+                   "printed there, two-sided, and nothing is downloaded.  [default: the "
+                   "browser downloads each sheet]")
+@click.option("--fhir-endpoint", metavar="URL", default=None,
+              help="The FHIR server's base address: each printed sheet with an MRN is "
+                   "recorded there as education given (a FHIR R4 Procedure).")
+@click.option("--fhir-token-file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="File holding the FHIR server's bearer token; readable by "
+                                 "the desk's account only (chmod 600).")
+@click.option("--fhir-mrn-system", metavar="URI", default="",
+              help="The hospital's MRN namespace (FHIR Identifier.system), if its FHIR "
+                   "server asks for one.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, allowed_hosts: tuple[str, ...],
           access_code_file: Path | None, record: Path | None, renderers: int | None,
           render_timeout: float, client_timeout: float, idle_timeout: int,
-          max_connections: int, connections_per_client: int, max_sessions: int) -> None:
+          max_connections: int, connections_per_client: int, max_sessions: int,
+          printer: str | None, fhir_endpoint: str | None, fhir_token_file: Path | None,
+          fhir_mrn_system: str) -> None:
     """Start the discharge desk: a web page where nurses fill in and print sheets.
 
     Listens on http://127.0.0.1:8765/ by default. Patient details stay in memory
@@ -310,6 +325,7 @@ def serve(ctx: click.Context, host: str, port: int, allowed_hosts: tuple[str, ..
     """
     from clinicprint.desk import DeskConfig, serve as run_desk
     from clinicprint.desk_access import read_access_code
+    from clinicprint.desk_chart import open_chart
     from clinicprint.desk_workers import default_size
 
     config = DeskConfig(root=_root(ctx), host=host, port=port,
@@ -319,7 +335,8 @@ def serve(ctx: click.Context, host: str, port: int, allowed_hosts: tuple[str, ..
                         allowed_hosts=allowed_hosts, render_timeout=render_timeout,
                         idle_timeout=idle_timeout, max_connections=max_connections,
                         connections_per_client=connections_per_client,
-                        max_sessions=max_sessions)
+                        max_sessions=max_sessions, printer=printer,
+                        chart=open_chart(fhir_endpoint, fhir_token_file, fhir_mrn_system))
     run_desk(config, announce=lambda line: click.echo(line, err=True))
 
 
@@ -546,6 +563,7 @@ def list_(ctx: click.Context, fields: bool) -> None:
     from clinicprint.content import load_project
     from clinicprint.layouts import PROFILES
     from clinicprint.translations import summary_status
+    from clinicprint.personal import printed_fields
 
     project = load_project(_root(ctx))
     click.echo("Handouts:")
@@ -558,8 +576,11 @@ def list_(ctx: click.Context, fields: bool) -> None:
         click.echo(f"  {'':<28} languages: {languages}")
         if fields and handout.fields:
             click.echo(f"  {'':<28} fields (--field NAME=VALUE, CSV columns, the desk):")
+            printed = printed_fields(handout)
             for field in handout.fields:
-                click.echo(f"  {'':<30} {field.name:<24} {field.rule}")
+                where = "" if field.name in printed else \
+                    " (on no sheet: the desk asks for it for the chart only)"
+                click.echo(f"  {'':<30} {field.name:<24} {field.rule}{where}")
     click.echo("Variants:")
     for variant in project.variants.values():
         click.echo(f"  {variant.name:<28} {variant.label}")

@@ -2,10 +2,11 @@
 
 The web layer is thin: it checks the Host name, the session and the CSRF token
 (desk_access), validates the form with the `discharge` command's own rules
-(personal.parse_patient), lends the job to a warm renderer process (desk_workers)
-and returns the PDF. Patient details live in memory for the length of the request:
-the access log names the route and status only, and the record of sheets handed
-out has no patient data.
+(personal.parse_patient), lends the job to a warm renderer process (desk_workers),
+then sends the PDF to the ward's printer (desk_printer) or back to the browser, and
+records education given in the patient's chart when it can (desk_chart). Patient
+details live in memory for the length of the request: the access log names the route
+and status only, and the record of sheets handed out has no patient data.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from . import personal
 from .content import Project, load_project
 from .desk_access import (AllowedHosts, Lockout, Sessions, check_access,
                           check_allowed_hosts)
+from .desk_chart import MRN_FIELD, Chart, Education
+from .desk_printer import PrintFailed, WardPrinter, sheet_jobs
 from .desk_workers import Job, NoRenderer, RendererFailed, RendererPool, discharge_handouts
 from .errors import PipelineError
 
@@ -81,33 +84,49 @@ class DeskConfig:
     max_connections: int = 100
     connections_per_client: int = 16
     max_sessions: int = 1000         # browsers signed in with the access code
+    printer: str | None = None       # a CUPS queue; None: the browser downloads each sheet
+    chart: Chart | None = None       # where education given is recorded (FHIR)
 
 
 # --- the record of sheets handed out ------------------------------------------------
 
 RECORD_COLUMNS = ("time", "sheet_id", "action", "handout", "document_code", "revision",
-                  "variant", "lang", "paper", "with_brochure")
+                  "variant", "lang", "paper", "with_brochure", "printer", "print_jobs",
+                  "chart")
 
 
 class Record:
-    """One line per sheet, appended: when, which handout and version, and the sheet id
-    printed on the sheet. Never a patient detail."""
+    """One line per sheet, appended: when, which handout and version, the sheet id
+    printed on the sheet, and what really happened: `action` print (the printer took
+    every job, or the download was sent), preview, or failed (the printer refused;
+    `print_jobs` lists any job it took); `printer` the queue or "download"; `chart`
+    sent or failed (education given, recorded in the chart), empty when nothing was
+    to be sent. Never a patient detail."""
 
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
 
     def open(self) -> None:
-        """Create the file (and its folder) now, so a bad path stops the desk at start."""
+        """Create the file (and its folder) now, so a bad path stops the desk at start;
+        a file written with other columns is refused, since lines with these columns
+        would make it unreadable as CSV."""
+        header = ",".join(RECORD_COLUMNS)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._lock, self.path.open("a", encoding="utf-8") as out:
-                if out.tell() == 0:
-                    out.write(",".join(RECORD_COLUMNS) + "\n")
+            with self._lock, self.path.open("a+", encoding="utf-8") as out:
+                out.seek(0)
+                first = out.readline().rstrip("\r\n")
+                if not first:
+                    out.write(header + "\n")
         except OSError as exc:
             raise PipelineError(f"{self.path}: cannot write the record of sheets handed "
                                 f"out ({exc.strerror}); choose another file with "
                                 "--record") from None
+        if first and first != header:
+            raise PipelineError(f"{self.path}: the record has other columns than this desk "
+                                f"writes ({header}); keep it under another name and start "
+                                "a new one, or choose another file with --record")
 
     def add(self, values: dict[str, str]) -> None:
         line = ",".join(_csv_cell(values.get(name, "")) for name in RECORD_COLUMNS) + "\n"
@@ -161,7 +180,8 @@ class DeskField:
     sheets: list[str]                        # "handout/variant"
 
 
-def choices_of(project: Project) -> Choices:
+def choices_of(project: Project, chart: bool = False) -> Choices:
+    """`chart`: the desk records education given in the chart, so it asks for the MRN."""
     handouts = [(name, project.handouts[name].title) for name in discharge_handouts(project)]
     variants = [(v.name, v.label, " ".join(v.description.split()))
                 for v in project.variants.values()]
@@ -171,19 +191,28 @@ def choices_of(project: Project) -> Choices:
     languages = [(code, name) for code, name in languages_of(project) if code in printable]
     notes = list(dict.fromkeys(why for (_, _, lang), why in unavailable.items()
                                if lang not in printable))
-    return Choices(handouts, variants, languages, list(PAPERS.items()), desk_fields(project),
+    return Choices(handouts, variants, languages, list(PAPERS.items()),
+                   desk_fields(project, chart),
                    unavailable, notes)
 
 
-def desk_fields(project: Project) -> list[DeskField]:
-    """Every field of every discharge sheet, each with the sheets that place it."""
+def desk_fields(project: Project, chart: bool = False) -> list[DeskField]:
+    """Every field of every discharge sheet, each with the sheets that place it; with
+    `chart`, also the MRN (desk_chart.MRN_FIELD), which no sheet need print, on every
+    sheet whose handout declares it, in the order the handout declares its fields."""
     english = next(iter(project.languages))
     found: dict[str, DeskField] = {}
     for handout in discharge_handouts(project):
+        declared = project.handouts[handout].fields
         for variant in project.handouts[handout].variants:
-            for field in personal.sheet_fields(project, handout, variant, english):
-                entry = found.setdefault(field.name, DeskField(field, []))
-                entry.sheets.append(f"{handout}/{variant}")
+            asked = {printed.name for printed in
+                     personal.sheet_fields(project, handout, variant, english)}
+            if chart:
+                asked.add(MRN_FIELD)
+            for detail in declared:
+                if detail.name in asked:
+                    entry = found.setdefault(detail.name, DeskField(detail, []))
+                    entry.sheets.append(f"{handout}/{variant}")
     return list(found.values())
 
 
@@ -242,6 +271,7 @@ class FormResult:
     errors: dict[str, str]          # field -> message (never the value)
     fields: dict[str, str]          # formatted for the sheet
     job_options: dict[str, str]
+    chart: dict[str, str] = field(default_factory=dict)  # for the chart only: the MRN
 
 
 def read_form(form, project: Project, choices: Choices) -> FormResult:
@@ -264,12 +294,14 @@ def read_form(form, project: Project, choices: Choices) -> FormResult:
     why = choices.unavailable.get((options["handout"], options["variant"], options["lang"]))
     if why and "lang" not in errors:
         errors["lang"] = why
-    fields = _patient_fields(values, errors, choices, project, options)
+    fields, printed = _patient_fields(values, errors, choices, project, options)
+    chart = {name: value for name, value in fields.items() if name == MRN_FIELD}
+    fields = {name: value for name, value in fields.items() if name in printed}
     with_brochure = values["with-brochure"].strip().lower()
     if with_brochure and with_brochure not in TRUE_VALUES:
         errors["with-brochure"] = "Tick the box or leave it empty"
     options["with_brochure"] = with_brochure in TRUE_VALUES
-    return FormResult(values, errors, fields, options)
+    return FormResult(values, errors, fields, options, chart)
 
 
 def _choice(values: dict, errors: dict, name: str, allowed: list[str], problem: str,
@@ -287,23 +319,29 @@ def _choice(values: dict, errors: dict, name: str, allowed: list[str], problem: 
 
 
 def _patient_fields(values: dict, errors: dict, choices: Choices, project: Project,
-                    options: dict) -> dict[str, str]:
-    """The command's own checks, field by field, so each error sits by its field."""
+                    options: dict) -> tuple[dict[str, str], set[str]]:
+    """The command's own checks, field by field, so each error sits by its field; and
+    the names of the fields the sheet prints (the others are for the chart)."""
     from .patient_fields import Checked, check_order, check_value, clean
     from .name_fonts import check_printable
 
     if errors.keys() & {"handout", "variant", "lang"}:
-        return {}
+        return {}, set()
     try:
         personal.check_translated(project, options["handout"], options["lang"], "lang")
     except PipelineError:
         language = project.languages[options["lang"]]
         errors["lang"] = (f"{language.name} sheets for this handout are not written yet; "
                           "print English and call the interpreter service")
-        return {}
+        return {}, set()
     sheet = personal.sheet_fields(project, options["handout"], options["variant"],
                                   options["lang"])
     on_sheet = {field.name: field for field in sheet}
+    printed = set(on_sheet)
+    asked = {item.field.name for item in choices.fields}
+    for declared in project.handouts[options["handout"]].fields:
+        if declared.name == MRN_FIELD and MRN_FIELD in asked:  # for the chart, if not printed
+            on_sheet.setdefault(declared.name, declared)
     language = project.languages.get(options["lang"])
     checked: dict[str, Checked] = {}
     for item in choices.fields:
@@ -327,7 +365,7 @@ def _patient_fields(values: dict, errors: dict, choices: Choices, project: Proje
     except PipelineError as exc:
         name = str(exc.message).split(":", 1)[0]
         errors[name] = _without_field_name(str(exc.message), name)
-    return {name: value.display for name, value in checked.items()}
+    return {name: value.display for name, value in checked.items()}, printed
 
 
 def _without_field_name(message: str, name: str) -> str:
@@ -367,25 +405,32 @@ class DeskApp(Flask):
 
 
 def create_app(project: Project, pool: RendererPool, record: Record,
-               sessions: Sessions, lockout: Lockout | None = None) -> Flask:
+               sessions: Sessions, lockout: Lockout | None = None,
+               printer: WardPrinter | None = None, chart: Chart | None = None) -> Flask:
+    """`printer`: the ward's CUPS queue (else each sheet is downloaded); `chart`: where
+    education given is recorded (else nothing is sent and the MRN is not asked for)."""
     app = DeskApp(__name__, static_folder=str(HERE / "static"), static_url_path="/static",
                   template_folder=str(HERE / "templates"))
     app.config.update(MAX_CONTENT_LENGTH=BODY_LIMIT, MAX_FORM_PARTS=50,
                       MAX_FORM_MEMORY_SIZE=BODY_LIMIT, SEND_FILE_MAX_AGE_DEFAULT=0,
                       TRAP_HTTP_EXCEPTIONS=False, PROPAGATE_EXCEPTIONS=False)
     app.jinja_env.autoescape = True
-    choices = choices_of(project)
+    choices = choices_of(project, chart=chart is not None)
     assets = (project.root / "assets").resolve()
     warned: set[str] = set()
     lockout = lockout or Lockout()
 
-    def page(result: FormResult | None = None, status: int = 200, notice: str = ""):
+    def page(result: FormResult | None = None, status: int = 200, notice: str = "",
+             done: list[str] | None = None):
+        """The form: with `result`, as typed and with its errors; `done`: what happened
+        to the last patient's sheet, above a blank form."""
         sid = _session()
         return render_template(
             "page.html", brand=project.brand, choices=choices,
             values=result.values if result else _defaults(choices),
             errors=result.errors if result else {}, csrf=sessions.token(sid), notice=notice,
-            labels=_labels(choices)), status
+            labels=_labels(choices), printer=printer.queue if printer else "",
+            done=done or []), status
 
     def _session() -> str:
         """The browser's id, for its CSRF token: a new random one if it has none.
@@ -473,7 +518,8 @@ def create_app(project: Project, pool: RendererPool, record: Record,
             return page(result, 422)
         sheet_id = new_sheet_id()
         job = Job(options["handout"], options["variant"], options["lang"],
-                  options["profile"], result.fields, options["with_brochure"], sheet_id)
+                  options["profile"], result.fields, options["with_brochure"], sheet_id,
+                  separate=printer is not None and action == "print")
         try:
             outcome = pool.render(job)
         except NoRenderer:
@@ -508,14 +554,85 @@ def create_app(project: Project, pool: RendererPool, record: Record,
         for warning in set(outcome.warnings) - warned:  # e.g. a review due soon: once
             warned.add(warning)
             LOG.warning("%s", warning)
-        record.add({"time": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "sheet_id": sheet_id, "action": "preview" if action == "preview"
-                    else "print", "handout": job.handout,
-                    "document_code": outcome.document_code, "revision": outcome.revision,
-                    "variant": job.variant, "lang": job.lang, "paper": job.profile,
-                    "with_brochure": "yes" if job.with_brochure else "no"})
-        disposition = "inline" if action == "preview" else "attachment"
-        response = Response(outcome.pdf, 200, mimetype="application/pdf")
+        line = {"time": _utc_now(), "sheet_id": sheet_id, "handout": job.handout,
+                "document_code": outcome.document_code, "revision": outcome.revision,
+                "variant": job.variant, "lang": job.lang, "paper": job.profile,
+                "with_brochure": "yes" if job.with_brochure else "no"}
+        if action == "preview":
+            record.add({**line, "action": "preview"})
+            return _pdf(outcome.pdf, "inline", sheet_id)
+        if printer is None:
+            chart_said = _to_chart(result, outcome, sheet_id)
+            record.add({**line, "action": "print", "printer": "download",
+                        "chart": _chart_column(chart_said)})
+            response = _pdf(outcome.pdf, "attachment", sheet_id)
+            if outcome.parts[1]:
+                response.headers["X-Sheet-Pages"] = str(outcome.parts[0])
+                response.headers["X-Brochure-Pages"] = str(outcome.parts[1])
+            _chart_headers(response, chart_said)
+            return response
+        return _print(result, outcome, line, sheet_id)
+
+    def _print(result: FormResult, outcome, line: dict, sheet_id: str):
+        """The sheet, then the brochure, to the ward's printer; the record says what it
+        took; the page says where it went and clears for the next patient, or keeps
+        the details and says why nothing (or only part) was printed."""
+        taken: list[str] = []
+        problem = ""
+        for part in sheet_jobs(sheet_id, outcome.pdf, outcome.brochure,
+                               result.job_options["profile"]):
+            try:
+                taken.append(printer.submit(part))
+            except PrintFailed as exc:
+                problem = str(exc)
+                LOG.warning("printer %s refused sheet %s: %s", printer.queue, sheet_id,
+                            problem)
+                break
+        chart_said = _to_chart(result, outcome, sheet_id) if taken else None
+        record.add({**line, "action": "failed" if problem else "print",
+                    "printer": printer.queue, "print_jobs": " ".join(taken),
+                    "chart": _chart_column(chart_said)})
+        if problem and not taken:
+            return page(result, 502, notice=(
+                f"Nothing was printed: the printer {printer.queue} did not take the sheet "
+                f"({problem}). The details are still here: check the printer, then press "
+                "Print again."))
+        said = [f"Sheet {sheet_id} went to the printer {printer.queue} (job "
+                f"{taken[0]}), two-sided."]
+        if len(taken) > 1:
+            said.append(f"The brochure went as a job of its own (job {taken[1]}), two-sided, "
+                        "flipped on the short edge.")
+        if problem:
+            # The brochure holds no patient detail: any copy will do.
+            said.append(f"The brochure was not printed: the printer did not take it "
+                        f"({problem}). Give the patient one from the ward's stock, or "
+                        "print the sheet again with the brochure.")
+        if printer.stopped():
+            said.append(f"The printer {printer.queue} is stopped: the sheet waits there "
+                        "until someone starts it again. Tell the ward's IT contact.")
+        said += _chart_words(chart_said)
+        response = Response(*page(None, 200, done=said))
+        response.headers["X-Sheet-Id"] = sheet_id
+        response.headers["X-Print-Jobs"] = " ".join(taken)
+        _chart_headers(response, chart_said)
+        return response
+
+    def _to_chart(result: FormResult, outcome, sheet_id: str) -> str | None:
+        """Education given, for the chart: None when there is nothing to send (no
+        chart, or no MRN), '' when sent, else why not (never the MRN)."""
+        mrn = result.chart.get(MRN_FIELD)
+        if chart is None or not mrn:
+            return None
+        handout = project.handouts[result.job_options["handout"]]
+        problem = chart.send(Education(mrn, handout.title, outcome.document_code,
+                                       outcome.revision, sheet_id,
+                                       dt.datetime.now(dt.timezone.utc)))
+        if problem:
+            LOG.warning("sheet %s: not recorded in the chart: %s", sheet_id, problem)
+        return problem
+
+    def _pdf(pdf: bytes, disposition: str, sheet_id: str) -> Response:
+        response = Response(pdf, 200, mimetype="application/pdf")
         response.headers["Content-Disposition"] = \
             f'{disposition}; filename="discharge-{sheet_id}.pdf"'
         response.headers["X-Sheet-Id"] = sheet_id
@@ -556,6 +673,33 @@ def create_app(project: Project, pool: RendererPool, record: Record,
         return Response(status=303, headers={"Location": "/"})
 
     return app
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _chart_column(said: str | None) -> str:
+    return "" if said is None else ("failed" if said else "sent")
+
+
+def _chart_words(said: str | None) -> list[str]:
+    """What the nurse is told about the chart."""
+    if said is None:
+        return []
+    if not said:
+        return ["Education given is recorded in the patient's chart."]
+    return [f"It could not be recorded in the patient's chart ({said}). Record the "
+            "education given in the chart by hand."]
+
+
+def _chart_headers(response: Response, said: str | None) -> None:
+    """For the page's script and for scripts: sent, failed (and why), or nothing."""
+    column = _chart_column(said)
+    if column:
+        response.headers["X-Chart"] = column
+        if said:
+            response.headers["X-Chart-Problem"] = said
 
 
 def review_expired(handout, today: dt.date) -> str:
@@ -692,19 +836,43 @@ def serve(config: DeskConfig, announce: Callable[[str], None]) -> None:
     project = load_project(config.root)
     if not discharge_handouts(project):
         raise PipelineError("handouts/: no discharge handout to print; add one")
+    printer = WardPrinter(config.printer) if config.printer else None
+    if printer is not None:
+        printer.check()
+    if config.chart is not None:
+        _check_mrn_declared(project)
     record = Record(config.record or config.root / "records" / "discharge-desk.csv")
     record.open()
     _log_to_stderr()
     pool = RendererPool(config.root, config.renderers, render_timeout=config.render_timeout)
     sessions = Sessions(config.access_code, limit=config.max_sessions)
     hosts = AllowedHosts(config.host, config.allowed_hosts)
-    app = create_app(project, pool, record, sessions, Lockout())
+    app = create_app(project, pool, record, sessions, Lockout(), printer, config.chart)
     server = bind(guarded(only_hosts(app, hosts)), config, list(security_headers().items()))
     pool.start()
     try:
-        run_server(server, announce, record.path, hosts.shown())
+        run_server(server, announce, record.path, hosts.shown(), _handover(config))
     finally:
         pool.close()
+
+
+def _check_mrn_declared(project: Project) -> None:
+    """The chart identifies the patient by the MRN: some sheet must ask for it."""
+    if not any(field.name == MRN_FIELD for handout in discharge_handouts(project)
+               for field in project.handouts[handout].fields):
+        raise PipelineError(f"--fhir-endpoint: no discharge sheet declares a field named "
+                            f"'{MRN_FIELD}', which identifies the patient in the chart; "
+                            "declare it in fields.yaml, e.g. {name: mrn, label: \"MRN:\", "
+                            "type: text, max: 20}")
+
+
+def _handover(config: DeskConfig) -> str:
+    """Where sheets go and what is recorded, said when the desk starts."""
+    where = (f"sheets print on the CUPS queue {config.printer}" if config.printer
+             else "sheets are downloaded by the browser (no --printer)")
+    chart = (f"education given is recorded at {config.chart.url}" if config.chart
+             else "nothing is sent to a chart (no --fhir-endpoint)")
+    return f"{where}; {chart}."
 
 
 def _log_to_stderr() -> None:

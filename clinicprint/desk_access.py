@@ -56,7 +56,7 @@ def is_loopback(host: str) -> bool:
 def read_access_code(code_file: Path | None) -> str | None:
     """The code from --access-code-file, else from $DESK_ACCESS_CODE, else None."""
     if code_file is not None:
-        code, where = _read_private_file(code_file), str(code_file)
+        code, where = read_private_file(code_file), str(code_file)
     else:
         code = (os.environ.get(ACCESS_CODE_ENV) or "").strip()
         where = f"${ACCESS_CODE_ENV}"
@@ -68,30 +68,30 @@ def read_access_code(code_file: Path | None) -> str | None:
     return code
 
 
-def _read_private_file(path: Path) -> str:
+def read_private_file(path: Path, what: str = "access code file") -> str:
     """The file's text, if only this account can read or change it (checked on the
-    open file, so it cannot be swapped between the check and the read)."""
+    open file, so it cannot be swapped between the check and the read); `what` names
+    the file in messages."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
-        raise PipelineError(f"{path}: cannot read the access code file "
-                            f"({exc.strerror})") from None
+        raise PipelineError(f"{path}: cannot read the {what} ({exc.strerror})") from None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise PipelineError(f"{path}: the access code file is not a plain file")
+            raise PipelineError(f"{path}: the {what} is not a plain file")
         if info.st_uid not in (os.geteuid(), 0):
-            raise PipelineError(f"{path}: the access code file belongs to another account; "
+            raise PipelineError(f"{path}: the {what} belongs to another account; "
                                 "make it the desk's own (chown)")
         if info.st_mode & 0o077:
             raise PipelineError(
-                f"{path}: other accounts can read or change the access code file "
+                f"{path}: other accounts can read or change the {what} "
                 f"(permissions {stat.S_IMODE(info.st_mode):04o}); make it readable by the "
                 f"desk's account only: chmod 600 {path}")
         try:
             return handle.read().decode("utf-8").strip()
         except UnicodeDecodeError:
-            raise PipelineError(f"{path}: the access code file is not UTF-8 text") from None
+            raise PipelineError(f"{path}: the {what} is not UTF-8 text") from None
 
 
 def check_access(host: str, code: str | None) -> None:

@@ -171,7 +171,7 @@ def bind(app: Callable, config, error_headers: list[tuple[str, str]]) -> DeskSer
 
 
 def run_server(server: DeskServer, announce: Callable[[str], None], record: Path,
-               names: str) -> None:
+               names: str, handover: str = "") -> None:
     """Serve until Ctrl-C or SIGTERM (kill, a service manager, a container stop)."""
     host = server.effective_host
     shown = f"[{host}]" if ":" in str(host) else host
@@ -179,6 +179,8 @@ def run_server(server: DeskServer, announce: Callable[[str], None], record: Path
              f"(record of sheets: {record}; Ctrl-C stops it)")
     announce(f"It answers to the names {names} and loopback addresses (add one with "
              "--allowed-host).")
+    if handover:
+        announce(handover[:1].upper() + handover[1:])
 
     def stop(signum, frame):
         raise KeyboardInterrupt

@@ -1,9 +1,16 @@
 """Warm renderer processes for the discharge desk.
 
-Each renderer is a process that loads the project, WeasyPrint and the fonts once
-(a warm-up render of a blank sheet), then renders one sheet at a time for the web
-layer, from memory to memory: the patient's details arrive through a pipe and the
-PDF goes back through it. Nothing is written, logged or cached with patient data.
+Each renderer is a process that loads the project, WeasyPrint and the fonts once,
+then renders one sheet at a time for the web layer, from memory to memory: the
+patient's details arrive through a pipe and the PDF goes back through it. Nothing is
+written, logged or cached with patient data.
+
+Like the CSV batch, a renderer lays each sheet design (handout, variant, language,
+paper, a note or none) out once and stamps each patient's details and the sheet id
+onto it (clinicprint/stamp.py): about 50 ms of CPU a sheet instead of 400 ms. The
+designs hold no patient detail (each detail is an invisible stand-in while a design is
+laid out); the default sheet's is made while the renderer warms up, others the first
+time they are asked for, and at most DESIGNS_KEPT are kept.
 
 A renderer that dies, or hangs past the time limit (`render_timeout`), is killed
 and replaced by the pool's monitor thread; the request it was serving is told so
@@ -22,7 +29,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -32,6 +39,7 @@ LOG = logging.getLogger("clinicprint.desk")
 # process can inherit a held lock.
 CONTEXT = multiprocessing.get_context("spawn")
 SHEET_ID_FIELD = "sheet-id"  # read by templates/discharge.html
+DESIGNS_KEPT = 48           # sheet designs a renderer keeps (about 40 KB each)
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class Job:
     fields: dict[str, str]  # formatted by personal.parse_patient
     with_brochure: bool
     sheet_id: str
+    separate: bool = False  # the brochure apart (a print job of its own), not bundled
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,11 @@ class Outcome:
     data, e.g. an expired medical review) or unfit (the details do not fit)."""
 
     status: str
-    pdf: bytes = b""
+    pdf: bytes = b""        # the sheet, and the brochure after it unless `separate`
+    brochure: bytes = b""   # the brochure, when the job asked for it `separate`
+    # Bundled: the pages the sheet takes in `pdf` (to an even number, so the brochure
+    # starts on a new sheet of paper) and the brochure's; how a nurse prints each part.
+    parts: tuple[int, int] = (0, 0)
     message: str = ""
     document_code: str = ""
     revision: str = ""
@@ -86,14 +99,35 @@ def _renderer_main(conn: Connection, root: str, tempdir: str, parent: int) -> No
 
     project = load_project(Path(root))
     brochures: dict[tuple, bytes] = {}
-    _warm_up(project)
+    designs = Designs(DESIGNS_KEPT)
+    _warm_up(project, designs)
     conn.send("ready")
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(_render(project, job, brochures))
+        conn.send(_render(project, job, brochures, designs))
+
+
+class Designs(OrderedDict):
+    """stamp.py's designs, the least recently used dropped beyond `limit`, so that
+    a desk serving many handouts, languages and papers keeps its memory bounded."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
 
 
 def _silence_logs() -> None:
@@ -105,31 +139,44 @@ def _silence_logs() -> None:
         logger.propagate = False
 
 
-def _warm_up(project) -> None:
-    """Load WeasyPrint and the fonts with a blank sheet, so the first nurse does not wait."""
+def _warm_up(project, designs: dict) -> None:
+    """Load WeasyPrint and the fonts, and lay out the default sheet's design, so the
+    first nurse does not wait. (One design: each costs a full layout, and the desk's
+    tests start many renderers; a design with a note is made when first asked for.)"""
     from .personal import Sheet
 
     handout = discharge_handouts(project)[0]
     variant = next(iter(project.variants))
-    job = Job(handout, variant, "en", "office", {}, False, "")
+    lang = next(iter(project.languages))
+    job = Job(handout, variant, lang, "office", {}, False, WARM_UP_ID)
     try:
-        _render_sheet(project, job, Sheet(variant, {}), allow_expired=True)
+        _render_sheet(project, job, Sheet(variant, {SHEET_ID_FIELD: job.sheet_id}),
+                      allow_expired=True, designs=designs)
     except Exception:  # noqa: BLE001 - each request reports its own problem
         pass
 
 
-def _render(project, job: Job, brochures: dict) -> Outcome:
+# A stand-in id for the warm-up: a design depends on whether there is an id, not on it.
+WARM_UP_ID = "XXXX-XXXX"
+
+
+def _render(project, job: Job, brochures: dict, designs: dict) -> Outcome:
     from .errors import PipelineError, RenderError
     from .personal import Sheet, bundle_for_duplex
 
     fields = {**job.fields, SHEET_ID_FIELD: job.sheet_id}
     try:
-        pdf, warnings = _render_sheet(project, job, Sheet(job.variant, fields))
+        pdf, warnings = _render_sheet(project, job, Sheet(job.variant, fields),
+                                      designs=designs)
         if job.with_brochure:
             key = (job.handout, job.variant, job.lang, job.profile)
             if key not in brochures:  # the same for every patient: no patient data
                 brochures[key] = _render_brochure(project, job)
-            pdf = bundle_for_duplex([[pdf, brochures[key]]])
+            if job.separate:
+                return _ok(project, job, pdf, warnings, brochure=brochures[key])
+            parts = (_pages(pdf) + _pages(pdf) % 2, _pages(brochures[key]))
+            return _ok(project, job, bundle_for_duplex([[pdf, brochures[key]]]), warnings,
+                       parts=parts)
     except RenderError:
         # Its message may quote the patient's text (a word too wide for its line).
         return Outcome("unfit")
@@ -137,9 +184,23 @@ def _render(project, job: Job, brochures: dict) -> Outcome:
         return Outcome("refused", message=str(exc.message))
     except Exception as exc:  # noqa: BLE001 - never let a message with patient data out
         return Outcome("failed", message=type(exc).__name__)
+    return _ok(project, job, pdf, warnings)
+
+
+def _ok(project, job: Job, pdf: bytes, warnings, brochure: bytes = b"",
+        parts: tuple[int, int] = (0, 0)) -> Outcome:
     handout = project.handouts[job.handout]
-    return Outcome("ok", pdf=pdf, document_code=handout.document_code,
+    return Outcome("ok", pdf=pdf, brochure=brochure, parts=parts,
+                   document_code=handout.document_code,
                    revision=handout.revision.isoformat(), warnings=tuple(warnings))
+
+
+def _pages(pdf: bytes) -> int:
+    import io
+
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 def discharge_handouts(project) -> list[str]:

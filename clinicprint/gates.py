@@ -24,7 +24,7 @@ NOT_PROSE = {"contact-list", "write-in", "running-footer", "panel-footer", "call
              "contact-web", "masthead__clinic", "cover-brand", "clinic-name", "schedule",
              "cover-tagline", "translation-mark", "language-help",
              # the reading edition (templates/reading.html)
-             "contacts", "write-in-line", "page-end"}
+             "contacts", "on-paper", "page-end"}
 
 
 @dataclass

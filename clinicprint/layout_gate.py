@@ -21,6 +21,9 @@ against the text lines of the PDF, so any language and any content works.
 - No two lines of text printed over each other.
 - Desk-printer profiles (Profile.safe_margin_in): nothing printed closer than
   that to the paper's edge.
+- Reading edition (screen PDF), rule READING-PAGE-FILL: no page but the last less
+  than a third full; measured from the top of the page's content area to the
+  lowest line or drawing on it.
 - Large print (variant targets): headings at least min_heading_pt; write-in
   lines at least min_write_line_in long and min_write_gap_in apart. Write-in
   lines are measured on WeasyPrint's laid-out boxes, the geometry it draws into
@@ -43,6 +46,11 @@ PANEL_BOTTOM_RESERVE_IN = 0.62  # brochure panels keep this free for the footer 
 FOOTER_STRIP_IN = 0.75  # footer text sits this close to the bottom of the trim
 CSS_PX_PER_INCH = 96
 PT_PER_PX = 72 / CSS_PX_PER_INCH
+# Issue 24's typesetting rules (the designer's review of the reading edition): a page
+# left mostly empty (a section or picture kept whole that did not fit under the text
+# before it) looks like the end of the document, and a reader may stop there.
+READING_PAGE_FILL = "READING-PAGE-FILL"  # the rule's stable id; severity: error
+READING_PAGE_MIN = 1 / 3  # every page but the last is at least this full
 Y_TOLERANCE_PT = 2.0
 WHITE = (255, 255, 255)
 
@@ -333,6 +341,8 @@ def check_layout_quality(document: Document, html: str, laid_out, pdf: bytes) ->
         _folds(findings, document, lines)
     if document.profile.safe_margin_in:
         _edge_clearance(findings, document, pdf)
+    if document.profile.reading_edition and document.profile.writer == "pdf":
+        _reading_page_fill(findings, body, drawings, laid_out)
     _large_print(findings, document, laid_out)
     return findings
 
@@ -597,6 +607,48 @@ def _is_white(obj) -> bool:
     white_fill = not has_fill.value or fill == WHITE
     white_stroke = not has_stroke.value or stroke == WHITE
     return white_fill and white_stroke
+
+
+def _reading_page_fill(findings: LayoutFindings, body: list[int],
+                       drawings: list[tuple[int, float, float, float, float]],
+                       laid_out) -> None:
+    """READING-PAGE-FILL: how far down its content area each page's lowest line or
+    drawing reaches (the web page has no pages; the print layouts have their own
+    panel and column rules)."""
+    areas = [_content_area(page) for page in laid_out.pages]
+    lowest: dict[int, float] = {}
+    for index in body:
+        line = findings.lines[index]
+        lowest[line.page] = max(lowest.get(line.page, 0.0), line.bottom)
+    for page, _, _, top, bottom in drawings:
+        if page < len(areas) and top < areas[page][1]:
+            lowest[page] = max(lowest.get(page, 0.0), min(bottom, areas[page][1]))
+    for page, (top, bottom) in enumerate(areas[:-1]):
+        fill = max(lowest.get(page, top) - top, 0.0) / (bottom - top)
+        if fill < READING_PAGE_MIN:
+            findings.failures.append(
+                f"{READING_PAGE_FILL}: page {page + 1} of {len(areas)} is {fill:.0%} full, "
+                f"under the {READING_PAGE_MIN:.0%} a page before the last must be; "
+                f"{_pushed_on(findings, page + 1)}")
+
+
+def _content_area(page) -> tuple[float, float]:
+    """(top, bottom) of a laid-out page's content area, in points from its top edge."""
+    box = page._page_box
+    top = box.content_box_y()
+    return top * INCH / CSS_PX_PER_INCH, (top + box.height) * INCH / CSS_PX_PER_INCH
+
+
+def _pushed_on(findings: LayoutFindings, page: int) -> str:
+    """What to do, naming the section that starts the next page (kept whole, it did
+    not fit under the page before)."""
+    first = min((heading for heading in findings.headings
+                 if findings.lines[heading.lines[0]].page == page),
+                key=lambda heading: findings.lines[heading.lines[0]].top, default=None)
+    if first is None:
+        return "shorten what the next page starts with, or what comes before it"
+    return (f"the next page starts with '{first.title}': shorten it or what comes before "
+            "it, or move a section, so that it fits under this page's text")
 
 
 def _edge_clearance(findings: LayoutFindings, document: Document, pdf: bytes) -> None:

@@ -77,6 +77,14 @@ def sheet_fields(project: Project, handout: str, variant: str, lang: str) -> tup
     return plan(project, [handout], [variant], [profile], langs=[lang])[0].fields
 
 
+def printed_fields(handout) -> set[str]:
+    """The fields some variant of a discharge handout prints; a declared field that none
+    places (fields.yaml's mrn) is asked for by the desk for the chart only."""
+    from .merge import placed_fields
+
+    return {name for variant in handout.variants for name in placed_fields(handout, variant)}
+
+
 def csv_columns(project: Project) -> tuple[str, ...]:
     """Every column a day's list may have: the choices, then each field of any
     discharge handout, in the order they are declared."""
@@ -84,8 +92,12 @@ def csv_columns(project: Project) -> tuple[str, ...]:
 
 
 def field_names(project: Project) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(field.name for name in discharge_handouts(project)
-                               for field in project.handouts[name].fields))
+    """The fields some sheet prints (a CSV or `--field` value for one no sheet prints
+    would go nowhere)."""
+    return tuple(dict.fromkeys(
+        field.name for name in discharge_handouts(project)
+        for field in project.handouts[name].fields
+        if field.name in printed_fields(project.handouts[name])))
 
 
 # --- which handout ----------------------------------------------------------------

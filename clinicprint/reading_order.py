@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from .content import Section
 
-# The order of the reading edition; "key-points" follows the title and summary.
+# The order of the reading edition: the key points come right after the title
+# (templates/reading.html shows a summary only where no key points follow it).
 TOPICS = ("key-points", "about", "procedure", "benefits", "risks", "recovery", "questions",
           "contact")
 TYPE_TOPICS = {"call-clinic": "risks", "call-911": "risks", "contacts": "contact"}

@@ -13,6 +13,9 @@ variant, language, paper, note or none, the fonts of each detail):
    style the design gave them (font, size, line height, direction, wrapping), and
    that page of text is stamped onto the design's PDF (pikepdf).
 
+A detail may have several places: the desk's sheet id sits in the running footer of
+every page (templates/discharge.html), and is stamped into each.
+
 A detail that does not take exactly the room its place keeps (a name that wraps, a
 line taller in another font, a note longer than its box) would have moved the sheet's
 layout: that sheet is laid out in full instead. So stamping never changes how a sheet
@@ -72,7 +75,11 @@ class Design:
     pdf: bytes
     page_size: tuple[float, float]
     pages: int
-    places: dict[str, Place]
+    places: dict[str, tuple[Place, ...]]   # a detail's places, one per page at most
+
+    def slots(self, fields) -> set[tuple[str, int]]:
+        """(field, page) for every place of the `fields` given."""
+        return {(name, place.page) for name in fields for place in self.places[name]}
 
 
 def stamped_sheet(project: Project, document: Document, fields: dict[str, str],
@@ -84,20 +91,20 @@ def stamped_sheet(project: Project, document: Document, fields: dict[str, str],
     lines: dict[str, int] = {}
     for _ in range(2):  # the second time with a design whose write-ins take more lines
         design = _design(project, document, fields, faces, lines, designs)
-        if design is None:
+        if design is None or not set(fields) <= design.places.keys():
             return None
         laid_out, text = _lay_out_details(project, document, design, fields, faces)
         if laid_out is None:
             return None
         boxes = _detail_boxes(laid_out)
-        taken = {field: _lines_in(box) for field, box in boxes.items()
-                 if design.places[field].lines and _lines_in(box) > 1}
+        taken = {field: _lines_in(box) for (field, page), box in boxes.items()
+                 if _place(design, field, page).lines and _lines_in(box) > 1}
         if any(count > MAX_LINES for count in taken.values()):
             return None
         if taken == lines:
             if not _fits(laid_out, boxes, design, fields):
                 return None
-            return _stamped(design.pdf, text(), {design.places[name].page for name in fields})
+            return _stamped(design.pdf, text(), {page for _, page in design.slots(fields)})
         lines = taken
     return None
 
@@ -125,7 +132,10 @@ def design_key(document: Document, fields: dict[str, str],
                          if field.lines > 1 and field.name in fields)),
             tuple(sorted(name for name, value in fields.items()
                          if getattr(value, "any_script", False))),
-            tuple(sorted((lines or {}).items())))
+            tuple(sorted((lines or {}).items())),
+            # Details the template places itself besides the sheet's fields (the desk's
+            # sheet id: a footer line of its own).
+            tuple(sorted(set(fields) - {field.name for field in document.fields})))
 
 
 def lay_out_design(project: Project, document: Document, fields: dict[str, str],
@@ -142,14 +152,19 @@ def lay_out_design(project: Project, document: Document, fields: dict[str, str],
                                       any_script=getattr(fields.get(field.name), "any_script",
                                                          False))
               for field in document.fields if field.lines == 1 or field.name in fields}
+    own = {field.name for field in document.fields}
+    probes.update({name: PatientText(PROBE) for name in fields if name not in own})
     page = render_html(document, project.brand, project.root, probes, project.notices)
     blank = render_html(document, project.brand, project.root, notices=project.notices)
     rendered = render_pdf(page.replace("</head>", HIDE_DETAILS, 1), document, project.root,
                           project.brand, identify_by=blank, font_faces=faces)
     laid_out = rendered.layout
     first = laid_out.pages[0]
+    places: dict[str, list[Place]] = {}
+    for field, place in _places(laid_out):
+        places.setdefault(field, []).append(place)
     return Design(rendered.pdf, (first.width, first.height), len(laid_out.pages),
-                  dict(_places(laid_out)))
+                  {field: tuple(found) for field, found in places.items()})
 
 
 def _places(laid_out):
@@ -237,14 +252,8 @@ def _overlay_html(design: Design, fields: dict[str, str]) -> str:
     width, height = design.page_size
     pages: list[list[str]] = [[] for _ in range(design.pages)]
     for name, value in fields.items():
-        place = design.places[name]
-        direction = ' dir="rtl"' if getattr(value, "direction", "ltr") == "rtl" else ""
-        edge = (f"top: {place.y}px" if place.anchor == "top"
-                else f"bottom: {height - place.y}px")
-        pages[place.page].append(
-            f'<div class="detail" data-field="{name}" lang="{html.escape(place.lang)}"'
-            f'{direction} style="left: {place.x}px; {edge}; width: {place.width}px; '
-            f'{html.escape(place.style)}">{html.escape(value)}</div>')
+        for place in design.places[name]:
+            pages[place.page].append(_detail_div(name, value, place, height))
     body = "".join(f'<div class="page">{"".join(page)}</div>' for page in pages)
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><style>"
             f"@page {{ size: {width}px {height}px; margin: 0 }} "
@@ -255,24 +264,37 @@ def _overlay_html(design: Design, fields: dict[str, str]) -> str:
             f"</style></head><body>{body}</body></html>")
 
 
+def _detail_div(name: str, value: str, place: Place, page_height: float) -> str:
+    direction = ' dir="rtl"' if getattr(value, "direction", "ltr") == "rtl" else ""
+    edge = (f"top: {place.y}px" if place.anchor == "top"
+            else f"bottom: {page_height - place.y}px")
+    return (f'<div class="detail" data-field="{name}" lang="{html.escape(place.lang)}"'
+            f'{direction} style="left: {place.x}px; {edge}; width: {place.width}px; '
+            f'{html.escape(place.style)}">{html.escape(value)}</div>')
+
+
 def _detail_boxes(laid_out):
-    """Each detail's box in the laid-out details, by field."""
+    """Each detail's box in the laid-out details, by (field, page)."""
     found = {}
-    for _, box, _ in page_boxes(laid_out):
+    for page, box, _ in page_boxes(laid_out):
         field = _field_of(box)
-        if field is not None and field not in found:
-            found[field] = getattr(box, "_box", box)
+        if field is not None and (field, page) not in found:
+            found[(field, page)] = getattr(box, "_box", box)
     return found
+
+
+def _place(design: Design, field: str, page: int) -> Place:
+    return next(place for place in design.places[field] if place.page == page)
 
 
 def _fits(laid_out, boxes: dict, design: Design, fields: dict[str, str]) -> bool:
     """Every detail takes the room its place kept, so the sheet laid out in full would
     look the same: a write-in as many lines as its stand-in and no more height than its
     cell had (exactly as much once it grew the cell); a note no more than its box."""
-    if len(laid_out.pages) != design.pages or set(boxes) != set(fields):
+    if len(laid_out.pages) != design.pages or set(boxes) != design.slots(fields):
         return False
-    for field, box in boxes.items():
-        place = design.places[field]
+    for (field, page), box in boxes.items():
+        place = _place(design, field, page)
         taken = box.height
         if place.lines and _lines_in(box) != place.lines:
             return False

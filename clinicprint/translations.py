@@ -571,8 +571,11 @@ def translation_gate(document, gates) -> tuple[list[str], list[str]]:
         message = (f"{document.label}: the {name} translation is a DRAFT, not reviewed; have "
                    f"it reviewed and fill in review: in {status.file}")
         if gates.allow_draft or not gates.enabled:
-            warnings.append(f"{message} [printed anyway, marked 'Draft translation, not "
-                            "reviewed': NOT FOR PATIENTS]")
+            # One line per file, however many documents it makes (the build says each
+            # line once).
+            warnings.append(f"{status.file}: the {name} translation is a DRAFT, not "
+                            "reviewed: its documents are printed anyway, marked 'Draft "
+                            "translation, not reviewed': NOT FOR PATIENTS")
         else:
             # Said for every command that prints (build, discharge, proof), not "build".
             failures.append(f"{message}, or pass --allow-draft to print it marked as a "

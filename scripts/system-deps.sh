@@ -1,8 +1,8 @@
 #!/bin/sh
 # Debian packages the pipeline and its tests use: Pango and HarfBuzz-Subset
 # for WeasyPrint, Ghostscript to preflight press PDFs, qpdf to check PDF
-# structure; with --test, Chromium, Apache PDFBox and the TR 006 data. Installs only what is
-# missing, so it is quick on a ready machine.
+# structure; with --test, Chromium, Apache PDFBox, the TR 006 data and CUPS with
+# cups-pdf. Installs only what is missing, so it is quick on a ready machine.
 set -eu
 missing=""
 command -v qpdf >/dev/null 2>&1 || missing="$missing qpdf"
@@ -29,6 +29,10 @@ if [ "${1:-}" = "--test" ]; then
     # The CGATS TR 006 characterization data the press profile was made from, which
     # tests/test_press_profile.py compares with the numbers in clinicprint/gwg.py.
     [ -f /usr/share/color/icc/TR006.ti3 ] || missing="$missing icc-profiles-free"
+    # The desk prints through CUPS (lp, from cups-client): the tests start a private
+    # cupsd with a cups-pdf queue (tests/wardservices.py).
+    command -v cupsd >/dev/null 2>&1 || [ -x /usr/sbin/cupsd ] || missing="$missing cups"
+    [ -f /usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd ] || missing="$missing printer-driver-cups-pdf"
 fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then

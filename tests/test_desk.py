@@ -241,12 +241,14 @@ def test_sheet_for_every_variant_and_paper(desk: Desk, variant_only: tuple[Path,
     for expected in ("Jane Q. Example", printed_date(PROCEDURE), "T12, L1",
                      "Dr. Placeholder", printed_moment(FOLLOW_UP), "Brace fitting on Tuesday.",
                      "right", "17", printed_date(RESTART), "(555) 010-0199",
-                     f"Sheet {sheet_id}", document.handout.document_code,
-                     *(f"{VARIANT_ONLY['label']} {value}" for value in extra.values())):
+                     sheet_id, document.handout.document_code,
+                     # Stamped details come after the design's text (the label).
+                     *([VARIANT_ONLY["label"], *extra.values()] if extra else [])):
         assert expected in text, expected
     reader = PdfReader(io.BytesIO(reply.body))
     width = float(reader.pages[0].mediabox.width)
     assert round(width) == round(document.profile.width_in * 72)
+    assert all(sheet_id in page.extract_text() for page in reader.pages)  # every footer
     # The record names the handout, its version and the sheet, and nothing personal.
     line = next(r for r in records(desk) if r["sheet_id"] == sheet_id)
     assert line["handout"] == document.handout.id
@@ -265,6 +267,12 @@ def test_blank_sheet_and_brochure(desk: Desk, generated: Path) -> None:
     assert both.status == 200, both.text
     pages = PdfReader(io.BytesIO(both.body)).pages
     assert len(pages) > alone and len(pages) % 2 == 0  # duplex: the brochure on a new sheet
+    # The page tells the nurse which pages are the sheet (long-edge flip) and which the
+    # brochure (short-edge flip): the counts come with the file.
+    sheet_pages = int(both.headers["x-sheet-pages"])
+    assert sheet_pages == alone + alone % 2
+    assert sheet_pages + int(both.headers["x-brochure-pages"]) == len(pages)
+    assert records(desk)[-1]["printer"] == "download"
     brochure_text = squash(" ".join(p.extract_text() for p in pages[alone:]))
     brochures = [d.handout for d in documents_of(generated) if d.handout.kind == "brochure"]
     assert any(b.document_code in brochure_text for b in brochures)
@@ -707,7 +715,8 @@ def test_a_sheet_in_every_language(two_sheets) -> None:
         assert str(reader.trailer["/Root"]["/Lang"]) == language.tag
         text = pdf_text(reply.body)
         sheet_id = reply.headers["x-sheet-id"]
-        assert f"{language.label('Sheet')} {sheet_id}" in text
+        # The id is stamped after the design's text; its label is the language's.
+        assert f"{language.label('Sheet')} " in text and sheet_id in text
         assert language.format_skeleton("yMMMd", PROCEDURE) in text
         if language.code == "es":  # the choice as the translation words it
             assert SPANISH_CHOICES["side"][declared("side")["choices"].index("right")] \

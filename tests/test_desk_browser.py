@@ -139,16 +139,28 @@ def test_fill_preview_and_download(page, generated: Path, tmp_path: Path) -> Non
     assert name in pdf_text(shown) and "T12, L1" in pdf_text(shown)
     playwright_api.expect(page.locator("#status")).to_contain_text("Preview ready")
 
+    # With the brochure: one file of portrait and landscape pages, so the page must
+    # say which pages flip on which edge.
+    page.get_by_label(re.compile("^Include the brochure")).check()
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Print / Download").click()
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     assert name not in saved.name and saved.name.startswith("discharge-")
+    # The nurse is told the file holds the patient's details, where it went, and to
+    # delete it once printed.
+    status = page.locator("#status")
+    playwright_api.expect(status).to_contain_text("holds the patient's details")
+    playwright_api.expect(status).to_contain_text("downloads folder")
+    playwright_api.expect(status).to_contain_text("delete the file")
+    portrait = sum(p.mediabox.width < p.mediabox.height for p in PdfReader(saved).pages)
+    playwright_api.expect(status).to_contain_text(  # the sheet (and a blank back), portrait
+        re.compile(rf"pages 1-{portrait} \(the sheet\).*long edge.*\(the brochure\).*short"))
     reader = PdfReader(saved)
     text = pdf_text(saved.read_bytes())
     assert name in text and printed_moment(FOLLOW_UP) in text
     sheet_id = re.search(r"discharge-(\w{4}-\w{4})\.pdf", saved.name)[1]
-    assert f"Sheet {sheet_id}" in text
+    assert sheet_id in text
     assert round(float(reader.pages[0].mediabox.width)) == round(210 / 25.4 * 72)  # A4
     saved.unlink()
 
@@ -262,6 +274,9 @@ def test_a_half_typed_date_stops_the_print_with_a_message_beside_it(page, desk) 
     assert sent == [] and records(desk) == before
     follow_up.fill(f"{FOLLOW_UP:%Y-%m-%dT%H:%M}")  # finished: the message goes; it prints
     playwright_api.expect(error).to_have_count(0)
+    # With the brochure: one file of portrait and landscape pages, so the page must
+    # say which pages flip on which edge.
+    page.get_by_label(re.compile("^Include the brochure")).check()
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Print / Download").click()
     assert printed_moment(FOLLOW_UP) in pdf_text(Path(download.value.path()).read_bytes())
@@ -453,6 +468,9 @@ def test_an_expired_session_keeps_what_was_typed(page, browser) -> None:
     page.get_by_role("button", name="Print / Download").click()
     playwright_api.expect(page.locator("#status")).to_contain_text("expired")
     playwright_api.expect(field(page, "patient")).to_have_value(name)
+    # With the brochure: one file of portrait and landscape pages, so the page must
+    # say which pages flip on which edge.
+    page.get_by_label(re.compile("^Include the brochure")).check()
     with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Print / Download").click()
     assert name in pdf_text(Path(download.value.path()).read_bytes())

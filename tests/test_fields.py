@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LIBRARY, assert_process_failed, run_pipeline
+from conftest import LIBRARY, assert_process_failed, run_cli, run_pipeline
 from library import load, write
 from pdfread import squash, text_of
 
@@ -282,8 +282,8 @@ def test_the_field_room_gate_names_a_field_the_sheet_has_no_room_for(project: Pa
     data["variants"]["general"]["max_pages"]["discharge"] = 2
     write(variants, data)
     one = ("--handout", SHEET, "--variant", "general", "--profile", "office")
-    fits = run_pipeline("build", *one, "-o", project / "out", project=project)
-    assert fits.returncode == 0, fits.stderr.decode()
+    fits = run_cli("build", *one, "-o", project / "out", project=project)  # in-process
+    assert fits.exit_code == 0, fits.output
     path = project / "handouts" / f"{SHEET}.yaml"
     sheet = load(path)
     sheet["fields"].append({"name": "essay", "label": "Essay:", "type": "text", "max": 600,

@@ -295,3 +295,34 @@ def test_no_press_pdf_of_a_stale_translation_even_with_allow_stale(tmp_path: Pat
     _one_line_saying_why(err, "out of date with the English")
     assert not pdf.exists()
     assert pdf.relative_to(project / "output").as_posix() not in listed
+
+
+def _pink_by_panel(pdf: Path, page: int = 0) -> list[int]:
+    """Pixels of the SAMPLE mark's light red in each third of a page (its panels)."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        picture = document[page].render(scale=20 / 72).to_pil().convert("RGB")
+    finally:
+        document.close()
+    width, height = picture.size
+    counts = [0, 0, 0]
+    for index, (red, green, blue) in enumerate(picture.getdata()):
+        if red > 220 and red - green > 25 and abs(green - blue) < 15:
+            counts[min(2, (index % width) * 3 // width)] += 1
+    return counts
+
+
+def test_press_pdfs_are_marked_sample_while_brand_yaml_holds_placeholders(
+        built: Path, press_build) -> None:
+    """The generated library keeps brand.yaml's placeholders: every panel of its press
+    PDFs shows the SAMPLE mark (a light red drawn behind the panel); with the clinic's
+    real details (the shared press build) there is none, nor on an office PDF."""
+    placeholders = sorted((built / "press").rglob("*.pdf"))
+    assert placeholders
+    for pdf in placeholders:
+        assert all(count > 10 for count in _pink_by_panel(pdf)), pdf
+    real = press_build.output / "press" / BROCHURE / f"{PRESS_VARIANT}.pdf"
+    assert _pink_by_panel(real) == [0, 0, 0]
+    assert _pink_by_panel(built / "office" / BROCHURE / f"{PRESS_VARIANT}.pdf") == [0, 0, 0]

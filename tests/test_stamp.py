@@ -26,9 +26,12 @@ from clinicprint.personal import Sheet, parse_patient, plan, render_sheet, sheet
 from clinicprint import stamp
 
 PROJECT = load_project(LIBRARY.root)
-SHEETS = [(handout.id, variant, lang)
+# Each variant once, the languages taking turns: a place is read from each design's own
+# layout, so every variant's layout and every language's words are covered.
+LANGS = list(PROJECT.languages)
+SHEETS = [(handout.id, variant, LANGS[number % len(LANGS)])
           for handout in PROJECT.handouts.values() if handout.kind == "discharge"
-          for variant in handout.variants for lang in PROJECT.languages]
+          for number, variant in enumerate(handout.variants)]
 # Left to right with accents, right to left, and ideographs (which the name fonts set
 # taller than the brand font: the line must still sit where the full layout puts it).
 NAMES = {"latin": "María José García-López", "arabic": "محمد عبد الله", "chinese": "王小明"}
@@ -158,3 +161,33 @@ def test_a_csv_batch_prints_what_single_sheets_print(tmp_path: Path) -> None:
                             cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr.decode()
         assert set(differing_pixels(single.read_bytes(), stamped.read_bytes())) == {0}
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    return [page.get_textpage().get_text_range() for page in document]
+
+
+def test_the_desk_s_sheet_id_is_stamped_into_every_page_s_footer() -> None:
+    """The desk stamps its sheet id like a detail: a place in the running footer of
+    every page, the same picture as the sheet laid out in full with that id."""
+    from clinicprint.desk_workers import SHEET_ID_FIELD
+
+    handout = SHEETS[0][0]
+    lang = next(iter(PROJECT.languages))
+    for variant in PROJECT.handouts[handout].variants:
+        designs: dict = {}
+        for sheet_id in ("K7QM-2XDF", "WWWW-MMMM"):  # narrow and wide letters
+            sheet = sheet_of(handout, variant, lang, details("Ann Lee"))
+            sheet = Sheet(variant, {**sheet.fields, SHEET_ID_FIELD: sheet_id}, handout,
+                          lang=lang)
+            full, _ = render_sheet(PROJECT, sheet, "office", TODAY, gates=DRAFTS)
+            stamped, _ = render_sheet(PROJECT, sheet, "office", TODAY, gates=DRAFTS,
+                                      designs=designs)
+            assert stamped != full, f"{variant}: the sheet was not stamped"
+            assert set(differing_pixels(full, stamped)) == {0}, variant
+            texts = page_texts(stamped)
+            assert all(sheet_id in text for text in texts), (variant, len(texts))
+        assert len(designs) == 1, "the second id was stamped onto the first id's design"

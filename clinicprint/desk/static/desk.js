@@ -24,7 +24,8 @@
 })();
 
 // The form works without this script (plain posts); with it, Preview shows the PDF
-// beside the form, Print / Download saves it, and mistakes appear beside their fields
+// beside the form, Print sends the sheet to the ward's printer (or, without one, Print /
+// Download saves it and says how to print it), and mistakes appear beside their fields
 // without leaving the page. Nothing is stored: no storage APIs, no cookies set here.
 //
 // A date the browser holds as incomplete (a half-typed date or time: validity.badInput)
@@ -79,7 +80,9 @@
     const action = button && button.value === "preview" ? "preview" : "print";
     const body = new URLSearchParams(new FormData(form));
     body.set("action", action);
-    busy(true, action === "preview" ? "Making the preview…" : "Making the sheet…");
+    const printer = form.dataset.printer;
+    busy(true, action === "preview" ? "Making the preview…"
+      : printer ? "Printing on " + printer + "…" : "Making the sheet…");
     let response;
     try {
       response = await fetch(form.getAttribute("action"), {
@@ -97,8 +100,10 @@
       show(blob);
       if (action === "print") {
         save(blob, name);
-        busy(false, "Saved " + name + ". Open it and print it, or use the printer " +
-                    "button in the preview. Then press Next patient to clear the details.");
+        busy(false, "Saved " + name + " in this browser's downloads folder (usually " +
+                    "Downloads). It holds the patient's details: " + howToPrint(response) +
+                    " then delete the file. " + chartWords(response) +
+                    "Then press Next patient to clear the details.");
         offerNextPatient();
       } else {
         busy(false, "Preview ready. Check it, then press Print / Download.");
@@ -122,6 +127,15 @@
       return;
     }
     const fresh = page.getElementById("sheet-form");
+    if (fresh && response.ok && page.getElementById("done")) {
+      // Printed on the ward's printer: the desk sent a blank form and what happened.
+      form.innerHTML = fresh.innerHTML;
+      form.showDetails();
+      clearPreview();
+      busy(false, "");
+      document.getElementById("done").focus();
+      return;
+    }
     if (fresh && response.status === 403) {
       // The session had expired (the desk restarted): keep what was typed, take the
       // new session's token, and let the nurse press the button again.
@@ -270,6 +284,30 @@
     if (box) box.classList.remove("field--error");
   }
 
+  // A download with the brochure holds portrait and landscape pages, which flip on
+  // different edges: say which pages are which (the desk counts them).
+  function howToPrint(response) {
+    const sheet = response.headers.get("X-Sheet-Pages");
+    const brochure = response.headers.get("X-Brochure-Pages");
+    if (!sheet || !brochure) return "print it on both sides, flipped on the long edge,";
+    const first = Number(sheet) + 1;
+    const last = first + Number(brochure) - 1;
+    return "print pages 1-" + sheet + " (the sheet) on both sides flipped on the long " +
+           "edge, then pages " + first + "-" + last + " (the brochure) on both sides " +
+           "flipped on the short edge,";
+  }
+
+  function chartWords(response) {
+    const chart = response.headers.get("X-Chart");
+    if (chart === "sent") return "Education given is recorded in the patient's chart. ";
+    if (chart === "failed") {
+      return "It could not be recorded in the patient's chart (" +
+             (response.headers.get("X-Chart-Problem") || "no answer") + "): record the " +
+             "education given in the chart by hand. ";
+    }
+    return "";
+  }
+
   // After a print, the next step is the next patient: offered at once, with focus.
   function offerNextPatient() {
     const next = document.getElementById("next-patient");
@@ -284,11 +322,16 @@
     form.querySelectorAll("input[type=text], input[type=date], input[type=datetime-local], " +
                           "textarea").forEach((field) => { field.value = ""; });
     form.querySelectorAll("input[type=checkbox]").forEach((box) => { box.checked = false; });
+    clearPreview();
+    window.location.replace("/");
+  }
+
+  function clearPreview() {
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     previewUrl = null;
     // Hidden, not emptied: a new src would add a step to the tab's history.
     frame.classList.remove("preview__frame--shown");
-    window.location.replace("/");
+    if (empty) empty.hidden = false;
   }
 
   function busy(on, text) {
