@@ -134,7 +134,7 @@ def _span(match: re.Match) -> str:
 def allowed_break(kind: str, first: str) -> bool:
     """A break inside a run that a long address may take: after its own slash, @ or
     hyphen (the gate allows it only for an address wider than its column)."""
-    return kind in LINK_KINDS and first.rstrip()[-1:] in ("/", "@", "-")
+    return kind in LINK_KINDS and first.rstrip()[-1:] in ("/", "@", "-", "\x02", "\u00ad")
 
 
 def keep_whole(text: str, language) -> Markup:
@@ -151,6 +151,12 @@ def broken_across(first: str, second: str, language) -> list[tuple[str, str]]:
     if not first or not second:
         return []
     joins = [(f"{first} {second}", len(first))]
+    if first[-1] in "\x02\u00ad":
+        # PDFium reads any hyphen ending a line as a soft one: an address broken at a
+        # hyphen of its own ("orthopedic-" / "care") reads back the same way, so it is
+        # tried with that hyphen first (an address's own hyphen is a break it allows).
+        kept = first.rstrip("\x02\u00ad") + "-"
+        joins.append((kept + second, len(kept)))
     if first[-1] in "-\u2010\u00ad\x02/@." or second[0] in "@./":
         joins.append((first.rstrip("\x02\u00ad") + second, len(first.rstrip("\x02\u00ad"))))
         if first[-1] in "\x02\u00ad-":

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+import library
 from clinicprint.content import load_project
 from clinicprint.layouts import KINDS
 
@@ -85,8 +86,12 @@ def add_one_of_each_kind(project: Path) -> dict[str, str]:
     added = {}
     for kind in KINDS:
         name = f"added-{kind}"
-        write_handout(project, name, handout_data(kind, unused_code(project, "ADD"),
-                                                  title=f"Added {kind}"))
+        code = unused_code(project, "ADD")
+        # A finished brochure fills its panels (the layout gate's LAYOUT-PANEL-FILL),
+        # so the one added is the generated library's, not a minimal one.
+        data = (library.brochure(code, title=f"Added {kind}") if kind == "brochure"
+                else handout_data(kind, code, title=f"Added {kind}"))
+        write_handout(project, name, data)
         added[kind] = name
     return added
 

@@ -200,12 +200,16 @@ def test_shard_outputs_combine_into_one_folder_and_manifest(project: Path,
 
 def test_one_broken_document_does_not_stop_the_others(project: Path) -> None:
     broken = documents_of(project)[-1].variant.name
-    change(handout_file(project, BROCHURE), lambda data: data.update(overrides={broken: {
-        "replace": {data["sections"][0]["id"]: {
-            "items": ["Walk a little more each day, and rest when you are tired. " * 3] * 12}}}}))
+    def overfill(data) -> None:  # the other variants keep their own overrides
+        replace = data.setdefault("overrides", {}).setdefault(broken, {}).setdefault(
+            "replace", {})
+        replace[data["sections"][0]["id"]] = {
+            "items": ["Walk a little more each day, and rest when you are tired. " * 3] * 12}
+
+    change(handout_file(project, BROCHURE), overfill)
     proc = build(project, "--handout", BROCHURE, "--jobs", "2")
     assert proc.returncode == 1
-    assert f"{BROCHURE} [{broken}, office]: panel" in text(proc)
+    assert f"{BROCHURE} [{broken}, office]: panel" in text(proc), text(proc)
     assert {p.relative_to(project / "output").as_posix() for p in pdfs_in(project / "output")} \
         == office(project, BROCHURE) - office(project, BROCHURE, broken)
     assert "2 built, 0 up to date, 1 failed" in text(proc)

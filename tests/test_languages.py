@@ -170,23 +170,34 @@ def _hyphenated_words(pdf: Path) -> list[tuple[str, str]]:
     return found
 
 
-def test_spanish_is_hyphenated_with_the_spanish_dictionary(built: Path) -> None:
+def test_spanish_is_hyphenated_with_the_spanish_dictionary(project: Path) -> None:
+    """Hyphenation is rare by design (base.html: only where a line would end far short,
+    at most two a page), so the Spanish notice line, whose words are long, is narrowed
+    in a copy until they must break, and built with the gates off: every break falls
+    where the language's own dictionary (pyphen) allows."""
     import pyphen
 
-    spanish = [d for d in TRANSLATED if d.language.hyphenate and d.profile.extension == "pdf"]
-    assert spanish
-    dictionaries = {d.language.code: pyphen.Pyphen(lang=d.language.hyphenation)
-                    for d in spanish}
-    agree, found = 0, []
-    for document in spanish:
-        for first, rest in _hyphenated_words(built / document.relative_path):
-            word = (first + rest).lower()
-            found.append(word)
-            # Broken where the language's own dictionary allows (a hyphen that is part
-            # of the text, as in an address, may end a line too).
-            agree += len(first) in dictionaries[document.language.code].positions(word)
-    assert found, "no hyphenated line end in any Spanish PDF"
-    assert agree >= 0.8 * len(found), found
+    with_languages(project)
+    stylesheet = project / "styles" / "discharge.css"
+    stylesheet.write_text(stylesheet.read_text(encoding="utf-8") + (
+        "\n.language-help p { width: 1.4in; hyphens: auto !important;"
+        " hyphenate-limit-zone: 0 !important; hyphenate-limit-chars: 6 3 3 !important; }\n"),
+        encoding="utf-8")
+    proc = run_pipeline("build", *ONE_SHEET, "--lang", "es", "--no-gates", project=project)
+    assert proc.returncode == 0, proc.stderr.decode()
+    spanish = next(d for d in documents_of(project) if d.language.code == "es"
+                   and d.handout.id == SHEET and d.variant.name == "general"
+                   and d.profile.name == "office")
+    line = next(n for n in load_project(project).notices if n.lang.startswith("es"))
+    words = {word.lower() for word in re.findall(r"\w+", line.text)}
+    found = [(first, rest) for first, rest in
+             _hyphenated_words(project / "output" / spanish.relative_path)
+             if (first + rest).lower() in words]
+    assert len(found) >= 5, found
+    dictionary = pyphen.Pyphen(lang=spanish.language.hyphenation)
+    wrong = [(first, rest) for first, rest in found
+             if len(first) not in dictionary.positions((first + rest).lower())]
+    assert not wrong, wrong
 
 
 # --- drafts, gates and labels per language --------------------------------------------

@@ -86,21 +86,6 @@ def test_the_gate_finds_every_heading_of_a_passing_document(kind: str) -> None:
 
 # --- failing cases -------------------------------------------------------------
 
-def test_an_emptied_panel_is_reported_with_its_fullness(project: Path) -> None:
-    """Advice, not an error: the build succeeds and the manifest (and so the proof
-    page) names the panel and how full it is."""
-    document = library_document("brochure")
-    panel = next(p for p in KINDS["brochure"].section_panels if document.in_panel(p))
-    append_css(project, "styles/brochure.css", f".panel--{panel} .section {{ display: none; }}")
-    result = build_one(project, document)
-    assert result.exit_code == 0, result.output
-    manifest = json.loads((project / "output/manifest.json").read_text())
-    entry = next(e for e in manifest["documents"] if e["path"] == document.relative_path)
-    assert entry["gates"]["panels"][panel] < 0.70
-    assert any(f"panel '{panel}' is" in note and "% full" in note
-               for note in entry["gates"]["layout_notes"]), entry["gates"]
-
-
 def allow_pages(project: Path, pages: int) -> None:
     """Raise every variant's page limit in the copy, so that the layout gate, not
     the page limit, is what a test hears from."""
@@ -151,18 +136,20 @@ def test_a_footer_that_leaves_one_word_alone_fails(project: Path) -> None:
 
 def test_a_heading_that_leaves_one_word_alone_fails(project: Path) -> None:
     """Without the template's no-break space between the last two words, a narrow
-    heading leaves its last word alone; with it (the shipped templates), it does not."""
+    heading leaves its last word alone; with it (the shipped templates), it does not.
+    (Words of four letters and more, and a last word longer than the typesetting's
+    own binding takes: clinicprint/typesetting.py binds shorter ones in any case.)"""
     document = library_document("brochure")
     section = next(s for s in document.sections if s.panel and s.body)
     handout = project / "handouts" / document.handout.path.name
-    edit(handout, f"title: {section.title}\n", "title: Aa bb cccccccc\n")
+    edit(handout, f"title: {section.title}\n", "title: Aaaa bbbb cccccccc\n")
     append_css(project, "styles/brochure.css",
-               f"#section-{section.id} h2 {{ width: 0.9in; }}")
+               f"#section-{section.id} h2 {{ width: 1.5in; }}")
     passing = build_one(project, document)
     assert passing.exit_code == 0, passing.output
     edit(project / "templates/macros.html", "{{ s.title|keep_last_words }}", "{{ s.title }}")
     proc = build_one(project, document)
-    assert_build_failed(proc, "heading 'Aa bb cccccccc' leaves 'cccccccc' alone on its last line")
+    assert_build_failed(proc, "heading 'Aaaa bbbb cccccccc' leaves 'cccccccc' alone on its last line")
 
 
 def test_colour_at_the_paper_edge_fails_for_desk_printers(project: Path) -> None:

@@ -210,14 +210,16 @@ def edited_press(tmp_path_factory: pytest.TempPathFactory):
     for name in PROJECT_FILES:
         source = LIBRARY.root / name
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, project / name)
-    # About 200 ppi where the figure prints (3 in wide): soft on press, so a warning,
+    # About 170-200 ppi where the figure prints (2.5-3 in wide): soft on press, so a warning,
     # but above GWG 2022's 149 ppi floor, which is a preflight error (test_press_rules.py).
-    (project / "assets/images/photo.png").write_bytes(_png(600, 400))
+    (project / "assets/images/photo.png").write_bytes(_png(500, 334))
     data = load(brochure_yaml(project))
     next(s for s in data["sections"] if "figure" in s)["figure"]["src"] = \
         "assets/images/photo.png"
-    next(s for s in data["sections"] if s.get("body"))["body"] = \
-        "Bring a list of your medicines to room #101 or #ABCDEF."
+    # Its first sentence only: the panel stays as full as a finished one.
+    section = next(s for s in data["sections"] if s.get("body"))
+    first = re.match(r"[^.]*\.", section["body"])[0]
+    section["body"] = section["body"].replace(first, "Go to room #101 or #ABCDEF.", 1)
     write(brochure_yaml(project), data)
     # --jobs 1: rendered in this process, where the renderer is already warm.
     result = run_cli("build", "--profile", "press", "--profile", "office", "--variant",
