@@ -802,7 +802,8 @@ def _kept_whole(findings: LayoutFindings, document: Document, pairs) -> None:
     for a, b in pairs:
         for kind, text in broken_across(lines[a].text, lines[b].text, document.language):
             if (lines[a].page, text) in reported or (web and kind in LINK_KINDS) or (
-                    allowed_break(kind, lines[a].text) and _too_wide(text, lines[a], lines[b])):
+                    allowed_break(kind, lines[a].text)
+                    and _too_wide(text, lines[a], lines[b], _measure(lines, lines[a]))):
                 continue
             reported.add((lines[a].page, text))
             findings.failures.append(
@@ -811,11 +812,19 @@ def _kept_whole(findings: LayoutFindings, document: Document, pairs) -> None:
                 f"'{lines[b].text[:20]}'); keep it on one line [TYPESET-KEEP-WHOLE]")
 
 
-def _too_wide(text: str, first: Line, second: Line) -> bool:
-    """Whether a run is wider than the column (the wider of the two lines): then it
-    cannot stay on one line. Its width is estimated from the lines' own letters."""
+def _measure(lines: list[Line], line: Line) -> float:
+    """The column's measure, as wide as its widest line: the lines of the page that
+    start where this one does (the two lines of a broken run alone are narrower than
+    the column, or the run would not have broken)."""
+    return max(other.x1 - other.x0 for other in lines
+               if other.page == line.page and abs(other.x0 - line.x0) <= Y_TOLERANCE_PT)
+
+
+def _too_wide(text: str, first: Line, second: Line, measure: float) -> bool:
+    """Whether a run is wider than its column: then it cannot stay on one line. Its
+    width is estimated from the lines' own letters."""
     per_char = max((line.x1 - line.x0) / max(len(line.text), 1) for line in (first, second))
-    return len(text) * per_char > 0.97 * max(line.x1 - line.x0 for line in (first, second))
+    return len(text) * per_char > 0.97 * measure
 
 
 def _hyphenated(line: Line) -> bool:
