@@ -11,7 +11,8 @@ variant, language, paper, note or none, the fonts of each detail):
    any document), and where each detail's text starts is read from that layout;
 2. each patient's details alone are laid out by WeasyPrint at those places, in the
    style the design gave them (font, size, line height, direction, wrapping), and
-   that page of text is stamped onto the design's PDF (pikepdf).
+   that page of text is stamped onto the design's PDF (pikepdf); its fonts are
+   renamed first, so that no two subsets of a face share a name (`_own_font_names`).
 
 A detail may have several places: the desk's sheet id sits in the running footer of
 every page (templates/discharge.html), and is stamped into each.
@@ -24,8 +25,10 @@ looks; tests compare stamped and fully laid-out sheets as pictures.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
+import re
 from dataclasses import dataclass
 
 from .box_tree import page_boxes
@@ -76,6 +79,7 @@ class Design:
     page_size: tuple[float, float]
     pages: int
     places: dict[str, tuple[Place, ...]]   # a detail's places, one per page at most
+    font_tags: frozenset[str]              # its font subsets' tags (`_own_font_names`)
 
     def slots(self, fields) -> set[tuple[str, int]]:
         """(field, page) for every place of the `fields` given."""
@@ -104,7 +108,7 @@ def stamped_sheet(project: Project, document: Document, fields: dict[str, str],
         if taken == lines:
             if not _fits(laid_out, boxes, design, fields):
                 return None
-            return _stamped(design.pdf, text(), {page for _, page in design.slots(fields)})
+            return _stamped(design, text(), {page for _, page in design.slots(fields)})
         lines = taken
     return None
 
@@ -164,7 +168,8 @@ def lay_out_design(project: Project, document: Document, fields: dict[str, str],
     for field, place in _places(laid_out):
         places.setdefault(field, []).append(place)
     return Design(rendered.pdf, (first.width, first.height), len(laid_out.pages),
-                  {field: tuple(found) for field, found in places.items()})
+                  {field: tuple(found) for field, found in places.items()},
+                  _font_tags(rendered.pdf))
 
 
 def _places(laid_out):
@@ -310,11 +315,12 @@ def _lines_in(box) -> int:
     return sum(type(line).__name__ == "LineBox" for line in box.children)
 
 
-def _stamped(design_pdf: bytes, text_pdf: bytes, pages: set[int]) -> bytes:
+def _stamped(design: Design, text_pdf: bytes, pages: set[int]) -> bytes:
     import pikepdf
 
-    with pikepdf.open(io.BytesIO(design_pdf)) as sheet, \
+    with pikepdf.open(io.BytesIO(design.pdf)) as sheet, \
             pikepdf.open(io.BytesIO(text_pdf)) as text:
+        _own_font_names(text, set(design.font_tags))
         for number in pages:
             sheet.pages[number].add_overlay(text.pages[number])
         out = io.BytesIO()
@@ -322,3 +328,97 @@ def _stamped(design_pdf: bytes, text_pdf: bytes, pages: set[int]) -> bytes:
         # static_id keeps the second half fixed rather than derived from the time.
         sheet.save(out, static_id=True)
     return out.getvalue()
+
+
+# --- the details' fonts, apart from the design's ---------------------------------------
+
+SUBSET_TAG = re.compile(r"^/?([A-Z]{6})\+")
+NAME_ID_POSTSCRIPT = 6  # the OpenType name table's PostScript name
+
+
+def _font_tags(pdf: bytes) -> frozenset[str]:
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        return frozenset(tag for _, tag, _ in _subset_fonts(document))
+
+
+def _subset_fonts(pdf):
+    """(font dictionary, subset tag, font program) of each embedded font subset."""
+    import pikepdf
+
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Dictionary) or obj.get("/Type") != "/Font":
+            continue
+        tag = SUBSET_TAG.match(str(obj.get("/BaseFont", "")))
+        fonts = obj.get("/DescendantFonts") or [obj]
+        descriptor = fonts[0].get("/FontDescriptor")
+        program = next((descriptor[key] for key in ("/FontFile2", "/FontFile3")
+                        if descriptor is not None and key in descriptor), None)
+        if tag and program is not None:
+            yield obj, tag[1], program
+
+
+def _own_font_names(text_pdf, taken: set[str]) -> None:
+    """Give each font subset of the details a tag (and PostScript name) of its own.
+
+    WeasyPrint tags a subset from its face, not from its glyphs, so the details' page
+    and the design name their two different subsets of a face alike, which PDF forbids
+    (ISO 32000-1, 9.6.4: different subsets in one file have different tags). A printer
+    path through PostScript (CUPS: pdftocairo writes each font under the PostScript
+    name inside its program, then Ghostscript merges fonts of one name) mixed the two,
+    and the details' glyphs lost their text: the printed sheet read back without the
+    patient's name, its id as stray glyphs. The new tag comes from the subset's glyphs."""
+    renamed: dict[tuple[int, int], str] = {}  # a program two font dictionaries share
+    for font, tag, program in list(_subset_fonts(text_pdf)):
+        own = renamed.get(program.objgen)
+        if own is None:
+            own = _new_tag(program.read_raw_bytes(), taken | {tag})
+            taken.add(own)
+            _rename_program(program, own)
+            renamed[program.objgen] = own
+        for named in (font, *font.get("/DescendantFonts", [])):
+            named.BaseFont = _retagged(named.BaseFont, own)
+            if "/FontDescriptor" in named:
+                named.FontDescriptor.FontName = _retagged(named.FontDescriptor.FontName, own)
+
+
+def _new_tag(program: bytes, taken: set[str]) -> str:
+    digest = hashlib.sha256(program).digest()
+    while True:
+        tag = "".join(chr(ord("A") + byte % 26) for byte in digest[:6])
+        if tag not in taken:  # never the design's, however unlikely
+            return tag
+        digest = hashlib.sha256(digest).digest()
+
+
+def _retagged(name, tag: str):
+    import pikepdf
+
+    return pikepdf.Name("/" + tag + "+" + SUBSET_TAG.sub("", str(name)).lstrip("/"))
+
+
+def _rename_program(program, tag: str) -> None:
+    """The font program's PostScript name (a CFF's font name too) ends with `tag`: a
+    printer driver drops a subset tag in front of it (cairo does), not one behind."""
+    import zlib
+
+    import pikepdf
+    from fontTools.ttLib import TTFont
+
+    # Fixed timestamps and boxes: the same details give the same bytes.
+    font = TTFont(io.BytesIO(program.read_bytes()), recalcBBoxes=False,
+                  recalcTimestamp=False)
+    if "name" in font:
+        for record in font["name"].names:
+            if record.nameID == NAME_ID_POSTSCRIPT:
+                record.string = f"{SUBSET_TAG.sub('', record.toUnicode())}.{tag}"
+    if "CFF " in font:
+        cff = font["CFF "].cff
+        cff.fontNames = [f"{SUBSET_TAG.sub('', name)}.{tag}" for name in cff.fontNames]
+    out = io.BytesIO()
+    font.save(out, reorderTables=False)  # as they were: quicker
+    data = out.getvalue()
+    program.write(zlib.compress(data), filter=pikepdf.Name.FlateDecode)
+    if "/Length1" in program:  # a TrueType program's length, decoded
+        program.Length1 = len(data)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,44 @@ def test_the_desk_s_sheet_id_is_stamped_into_every_page_s_footer() -> None:
             texts = page_texts(stamped)
             assert all(sheet_id in text for text in texts), (variant, len(texts))
         assert len(designs) == 1, "the second id was stamped onto the first id's design"
+
+
+def test_a_stamped_sheet_printed_through_postscript_reads_back_its_details(
+        tmp_path: Path) -> None:
+    """A printer path that goes through PostScript (CUPS: pdftocairo, then Ghostscript,
+    as on the ward) keeps the stamped details' text: the details' font subsets never
+    share a tag or a PostScript name with the design's, so nothing merges them."""
+    import subprocess
+
+    import pikepdf
+    from pypdf import PdfReader
+
+    from clinicprint.desk_workers import SHEET_ID_FIELD
+
+    for tool in ("pdftocairo", "gs"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is missing (poppler-utils, ghostscript)")
+    handout, variant, _ = SHEETS[0]
+    lang = next(iter(PROJECT.languages))
+    sheet = sheet_of(handout, variant, lang, {
+        "patient": "Zelda Quorum-Whitfield", "physician": "Dr. Ames",
+        "procedure-date": f"{TODAY - dt.timedelta(days=1)}"})
+    sheet = Sheet(variant, {**sheet.fields, SHEET_ID_FIELD: "TAAW-K7QM"}, handout, lang=lang)
+    stamped = stamped_directly(sheet, {})
+    assert stamped, "the sheet was not stamped"
+    with pikepdf.open(io.BytesIO(stamped)) as pdf:
+        programs: dict[str, set] = {}
+        for font in pdf.objects:  # each font descriptor: its subset tag, its program
+            program = isinstance(font, pikepdf.Dictionary) and \
+                (font.get("/FontFile2") or font.get("/FontFile3"))
+            if program:
+                programs.setdefault(str(font.FontName)[:7], set()).add(program.objgen)
+    assert all(len(found) == 1 for found in programs.values()), programs
+    (tmp_path / "sheet.pdf").write_bytes(stamped)
+    subprocess.run(["pdftocairo", "-ps", "sheet.pdf", "sheet.ps"], cwd=tmp_path, check=True)
+    subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite",
+                    "-sOutputFile=printed.pdf", "sheet.ps"], cwd=tmp_path, check=True)
+    printed = [" ".join(page.extract_text().split())
+               for page in PdfReader(tmp_path / "printed.pdf").pages]
+    assert "Zelda Quorum-Whitfield" in printed[0] and "Dr. Ames" in printed[0]
+    assert all("TAAW-K7QM" in text for text in printed), printed
