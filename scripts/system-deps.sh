@@ -33,6 +33,9 @@ if [ "${1:-}" = "--test" ]; then
     # cupsd with a cups-pdf queue (tests/wardservices.py).
     command -v cupsd >/dev/null 2>&1 || [ -x /usr/sbin/cupsd ] || missing="$missing cups"
     [ -f /usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd ] || missing="$missing printer-driver-cups-pdf"
+    # pdftocairo and pdftoppm (poppler-utils): the ward's print route as a PostScript
+    # round trip (tests/test_stamp.py) and pictures of pages.
+    command -v pdftocairo >/dev/null 2>&1 || missing="$missing poppler-utils"
 fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
