@@ -789,12 +789,12 @@ def _typesetting(findings: LayoutFindings, document: Document, laid_out,
     in_heading = {i for heading in findings.headings for i in heading.lines}
     pairs = [(a, b) for a, b in zip(body, body[1:])
              if _continues_paragraph(lines[a], lines[b])]
-    _kept_whole(findings, document, pairs)
+    _kept_whole(findings, document, pairs, _line_measures(laid_out))
     _hyphenated_ends(findings, document, laid_out, pairs, in_heading)
     _short_lines(findings, body, pairs, in_heading)
 
 
-def _kept_whole(findings: LayoutFindings, document: Document, pairs) -> None:
+def _kept_whole(findings: LayoutFindings, document: Document, pairs, measures) -> None:
     from .typesetting import LINK_KINDS, allowed_break, broken_across
 
     lines, reported = findings.lines, set()
@@ -803,21 +803,38 @@ def _kept_whole(findings: LayoutFindings, document: Document, pairs) -> None:
         for kind, text in broken_across(lines[a].text, lines[b].text, document.language):
             if (lines[a].page, text) in reported or (web and kind in LINK_KINDS) or (
                     allowed_break(kind, lines[a].text)
-                    and _too_wide(text, lines[a], lines[b], _measure(lines, lines[a]))):
+                    and _too_wide(text, lines[a], lines[b], _measure(measures, lines[a]))):
                 continue
             reported.add((lines[a].page, text))
             findings.failures.append(
-                f"a {kind}, '{text}', is broken over two lines on page {lines[a].page + 1} "
+                f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}, '{text}', is broken over two "
+                f"lines on page {lines[a].page + 1} "
                 f"('{lines[a].text[-20:].replace(SOFT_HYPHEN_MARK, '-')}' / "
                 f"'{lines[b].text[:20]}'); keep it on one line [TYPESET-KEEP-WHOLE]")
 
 
-def _measure(lines: list[Line], line: Line) -> float:
-    """The column's measure, as wide as its widest line: the lines of the page that
-    start where this one does (the two lines of a broken run alone are narrower than
-    the column, or the run would not have broken)."""
-    return max(other.x1 - other.x0 for other in lines
-               if other.page == line.page and abs(other.x0 - line.x0) <= Y_TOLERANCE_PT)
+def _line_measures(laid_out) -> list[tuple[int, float, float, float, float]]:
+    """(page, top, bottom, left, measure) of every line WeasyPrint set, in points from
+    the trim's top-left: the measure is the width of the block the line is set in."""
+    measures = []
+    for number, box, parent in page_boxes(laid_out):
+        if type(box).__name__ != "LineBox" or not getattr(parent, "width", None):
+            continue
+        top = box.position_y * PT_PER_PX
+        measures.append((number, top, top + box.height * PT_PER_PX,
+                         parent.content_box_x() * PT_PER_PX, parent.width * PT_PER_PX))
+    return measures
+
+
+def _measure(measures, line: Line) -> float:
+    """The measure of the block a line of the PDF was set in (the two lines of a run
+    broken over them alone are narrower than their column: it would not have broken);
+    the line's own width if no laid-out line matches it."""
+    middle = (line.top + line.bottom) / 2
+    widths = [width for page, top, bottom, left, width in measures
+              if page == line.page and top <= middle <= bottom
+              and left - Y_TOLERANCE_PT <= line.x0 <= left + width]
+    return min(widths, default=line.x1 - line.x0)
 
 
 def _too_wide(text: str, first: Line, second: Line, measure: float) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 from PIL import Image
 
 from conftest import ROOT
+from library import translate
 from library_extra import BROCHURE, change, copy_library, handout_file, section
 
 # Realistic clinic details: a 40-character street, a 40-character city line and a
@@ -62,18 +63,34 @@ def realistic_brand(project: Path) -> None:
 
 
 def add_photo(project: Path) -> None:
-    """A clinic's photo, 900 px wide: at least GWG 2022's 149 ppi at the figure's
-    printed width. The translation keeps its words (a picture's file is not translated)."""
-    photo = Image.new("RGB", (900, 600))
-    photo.putdata([(x * 255 // 900, y * 255 // 600, 128) for y in range(600) for x in range(900)])
+    """A clinic's photo in the drawing's place and of its shape (so its panel stays as
+    full), 900 px wide: at least GWG 2022's 149 ppi at the figure's printed width. The
+    translation keeps its words (a picture's file is not translated)."""
+    width, height = 900, 980
+    photo = Image.new("RGB", (width, height))
+    photo.putdata([(x * 255 // width, y * 255 // height, 128)
+                   for y in range(height) for x in range(width)])
     photo.save(project / PHOTO)
     change(handout_file(project, BROCHURE),
            lambda data: section(data, "picture")["figure"].update(src=PHOTO))
 
 
+def make_room_for_long_details(project: Path) -> None:
+    """What a clinic with long details does: the large print's back panel, which
+    holds them, gives up its list (a sentence is left) and its extra section."""
+    def shorten(data) -> None:
+        override = data["overrides"]["seniors-osteoporosis"]
+        override["replace"]["before"]["body"] = \
+            override["replace"]["before"]["body"].split("\n\n")[0]
+        override["add"] = [s for s in override["add"] if s.get("panel") != "back"]
+    change(handout_file(project, BROCHURE), shorten)
+    translate(project, BROCHURE)  # and its translation with it
+
+
 def press_project(folder: Path) -> Path:
     project = copy_library(folder, languages=True)
     realistic_brand(project)
+    make_room_for_long_details(project)
     add_photo(project)
     with (project / "styles/brochure.css").open("a", encoding="utf-8") as css:
         css.write(HAIRLINE)
