@@ -56,7 +56,8 @@ def realistic_brand(project: Path) -> None:
                      ("www.example.org/spine", WEB),
                      ("spine-care@example.org", "spine-care@lakeshorespine.org"),
                      ('"(555) 010-0100"', '"(727) 555-2400"'),
-                     ('"(555) 010-0199"', '"(727) 555-2499"')):
+                     ('"(555) 010-0199"', '"(727) 555-2499"'),
+                     ('tty: "(555) 010-0111"', 'tty: "711"')):
         assert old in text, f"test setup: {old} not in brand.yaml"
         text = text.replace(old, new)
     (project / "brand.yaml").write_text(text, encoding="utf-8")
