@@ -38,7 +38,7 @@ TAG = re.compile(r"(<[^>]*>)")
 # by no-break spaces (a span that does not wrap makes WeasyPrint break lines early).
 # A PDF's subset font then maps both spaces to one glyph, so its text may read back
 # with no-break spaces for spaces: the gates' readers take them as spaces.
-SHORT_WORD = re.compile(r"(?<![\w\u00a0])(\w{1,2}) (?=[\w(¿¡])")
+SHORT_WORD = re.compile(r"(?<![\w\u00a0])(\w{1,2}[.,;:]?) (?=[\w(¿¡])")
 LAST_WORD = re.compile(r"(?<=\S) (\S{1,6}\s*)$")
 BLOCK_END = re.compile(r"</(?:p|li|dd|dt|figcaption|h[1-6]|td|th)>", re.IGNORECASE)
 NO_TEXT_ELEMENTS = ("style", "script", "head", "title")
