@@ -200,10 +200,13 @@ def _page_lines(page, number: int, left: float, top: float, raw) -> list[Line]:
             if current is not None:
                 current.text += " "
             continue
-        if current is not None and unicodedata.category(char) in ("Mn", "Mc", "Me"):
+        if unicodedata.category(char) in ("Mn", "Mc", "Me") and (
+                current is not None or (lines and lines[-1].page == number)):
             # A vowel sign or tone mark (Thai, Devanagari, Khmer...) is drawn over or
-            # under the letter before it, often placed left of that letter's end:
-            # part of the same line, never a line of its own printed over it.
+            # under the letter before it, often placed left of that letter's end (and
+            # PDFium may then start a line of its own): part of the letter's line,
+            # never a line printed over it.
+            current = current or lines[-1]
             current.text += char
             continue
         raw.FPDFText_GetCharOrigin(text_page.raw, index, ctypes.byref(origin_x),
