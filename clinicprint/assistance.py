@@ -114,8 +114,9 @@ def _notice(check: Checker, root: Path, entry, path: str, line: int) -> Notice |
                           and ord(char) not in also})
         if lacking:
             check.problem(f"{path}.text", f"the font {file} has no glyph for "
-                          f"{''.join(lacking)[:10]}; bundle a font for this language and "
-                          "name it with font: and family:", where)
+                          f"{''.join(lacking)[:10]}; name a Noto family that has them "
+                          "(styles/name-fonts.css) with family:, or bundle a font for "
+                          "this language and name it with font: and family:", where)
     return Notice(font=font, family=family, dir=direction if direction == "rtl" else "",
                   name_font=name_font, **values)
 

@@ -200,16 +200,28 @@ def _page_lines(page, number: int, left: float, top: float, raw) -> list[Line]:
             if current is not None:
                 current.text += " "
             continue
+        if unicodedata.category(char) in ("Mn", "Mc", "Me") and (
+                current is not None or (lines and lines[-1].page == number)):
+            # A vowel sign or tone mark (Thai, Devanagari, Khmer...) is drawn over or
+            # under the letter before it, often placed left of that letter's end (and
+            # PDFium may then start a line of its own): part of the letter's line,
+            # never a line printed over it.
+            current = current or lines[-1]
+            current.text += char
+            continue
         raw.FPDFText_GetCharOrigin(text_page.raw, index, ctypes.byref(origin_x),
                                    ctypes.byref(origin_y))
         x0, x1, char_top, char_bottom = x0 - left, x1 - left, top - y1, top - y0
         baseline = top - origin_y.value
-        if current is None or not _continues(current, baselines[id(current)], x0, baseline,
-                                             size):
+        if current is None or not (_continues(current, baselines[id(current)], x0, baseline,
+                                              size)
+                                   or _bidi_continues(current, baselines[id(current)], char,
+                                                      x0, x1, baseline, size)):
             current = Line(number, x0, x1, char_top, char_bottom, size, baseline=baseline)
             baselines[id(current)] = baseline
             lines.append(current)
         current.text += char
+        current.x0 = min(current.x0, x0)
         current.x1 = max(current.x1, x1)
         current.top = min(current.top, char_top)
         current.bottom = max(current.bottom, char_bottom)
@@ -224,6 +236,17 @@ def _continues(line: Line, line_baseline: float, x0: float, baseline: float,
     """Same baseline and no wide gap: the next character of the same line."""
     same_row = abs(baseline - line_baseline) < max(line.size, size) * 0.5
     return same_row and -size < x0 - line.x1 < max(line.size, size) * 1.6
+
+
+def _bidi_continues(line: Line, line_baseline: float, char: str, x0: float, x1: float,
+                    baseline: float, size: float) -> bool:
+    """A right-to-left line holding a left-to-right run (a phone number in a Hebrew or
+    Arabic line) is drawn run by run, so its next character may lie left or right of
+    what came before on the same baseline: still the same line, if it is next to it."""
+    rtl = any(unicodedata.bidirectional(c) in ("R", "AL") for c in line.text + char)
+    same_row = abs(baseline - line_baseline) < max(line.size, size) * 0.5
+    reach = max(line.size, size) * 1.6
+    return rtl and same_row and line.x0 - reach < x1 and x0 < line.x1 + reach
 
 
 class _Headings(HTMLParser):

@@ -20,6 +20,10 @@ MAX_TEXT = 2000
 # (with / . or @) may be longer.
 MAX_WORD = 40
 MAX_ADDRESS_WORD = 80
+# Chinese and Japanese are written without spaces and a line may break between any
+# two of their characters (UAX #14's ideographic class: CJK ideographs, kana, Hangul
+# syllables, full-width forms), so a run of them is not one long word.
+BREAKS = re.compile(r"[\s\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]+")
 FILE_KEYS = ("src", "logo", "stylesheet", "plain_words")
 
 
@@ -78,7 +82,7 @@ class Checker:
                          "shorten it", line)
             return value[:limit]
         if str(key) not in FILE_KEYS:
-            word = max(value.split(), key=len, default="")
+            word = max(BREAKS.split(value), key=len, default="")
             allowed = MAX_ADDRESS_WORD if any(c in word for c in "/.@") else MAX_WORD
             if len(word) > allowed:
                 self.problem(where, f"has a word of {len(word)} characters, more than the "

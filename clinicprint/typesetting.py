@@ -21,6 +21,7 @@ follow a number ("hours", "horas"), listed per language in languages.yaml (`unit
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from markupsafe import Markup
@@ -38,7 +39,14 @@ TAG = re.compile(r"(<[^>]*>)")
 # by no-break spaces (a span that does not wrap makes WeasyPrint break lines early).
 # A PDF's subset font then maps both spaces to one glyph, so its text may read back
 # with no-break spaces for spaces: the gates' readers take them as spaces.
-SHORT_WORD = re.compile(r"(?<![\w\u00a0])(\w{1,2}) (?=[\w(¿¡])")
+SHORT_WORD = re.compile(r"(?<![\w\u00a0])(\w{1,2}[.,;:]?) (?=[\w(¿¡])")
+# ...and a word of up to three letters (the gate's short word; vowel signs and
+# tone marks not counted) stays with a run kept whole after it, such as the phone
+# number ending a notice line, which may not wrap.
+_MARKS = "".join(chr(c) for c in range(0x300, 0x2000)
+                 if unicodedata.category(chr(c)) in ("Mn", "Mc"))
+BEFORE_RUN = re.compile(rf"(?<![\w\u00a0{_MARKS}])((?:\w[{_MARKS}]*){{1,3}}[.,;:]?) "
+                        r'(?=<span class="whole)')
 LAST_WORD = re.compile(r"(?<=\S) (\S{1,6}\s*)$")
 BLOCK_END = re.compile(r"</(?:p|li|dd|dt|figcaption|h[1-6]|td|th)>", re.IGNORECASE)
 NO_TEXT_ELEMENTS = ("style", "script", "head", "title")
@@ -116,7 +124,7 @@ def _kept_together(text: str, found: re.Pattern, block_end: bool) -> str:
     text = SHORT_WORD.sub("\\1\u00a0", text)
     if block_end:
         text = LAST_WORD.sub("\u00a0\\1", text)
-    return found.sub(_span, text)
+    return BEFORE_RUN.sub("\\1\u00a0", found.sub(_span, text))
 
 
 LINK_BREAKS = re.compile(r"(?<=[/@-])(?=[^/@-])")  # after a slash, an @ or a hyphen
