@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from .box_tree import page_boxes
 from .content import Project
 from .merge import Document
+from .typesetting import keep_whole_html
 
 # The invisible stand-in for each detail while a design is laid out: a capital and a
 # descender in the detail's own font, on as many lines as the detail takes.
@@ -241,8 +242,10 @@ def _lay_out_details(project: Project, document: Document, design: Design,
     from .render_pdf import _content_clock, _weasyprint_warnings, lay_out
 
     with _weasyprint_warnings() as warnings, _content_clock(document):
-        laid_out = lay_out(_overlay_html(design, fields), document, project.root,
-                           project.brand, faces)
+        # Typeset as the full page is (render_html): short words bound, runs such as
+        # a phone number kept whole, so a detail breaks where it would have there.
+        overlay = keep_whole_html(_overlay_html(design, fields), document.language)
+        laid_out = lay_out(overlay, document, project.root, project.brand, faces)
     if warnings:
         return None, None
 
@@ -265,7 +268,8 @@ def _overlay_html(design: Design, fields: dict[str, str]) -> str:
             "body { margin: 0 } "
             f".page {{ position: relative; height: {height}px; overflow: hidden }} "
             ".page + .page { break-before: page } "
-            ".detail { position: absolute; margin: 0; padding: 0; border: 0 }"
+            ".detail { position: absolute; margin: 0; padding: 0; border: 0 } "
+            ".whole { white-space: nowrap } .whole--link { hyphens: manual }"
             f"</style></head><body>{body}</body></html>")
 
 

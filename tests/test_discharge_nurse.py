@@ -372,8 +372,10 @@ def embedded_fonts(pdf: Path) -> list[str]:
         descendant = font["/DescendantFonts"][0].get_object()
         descriptor = descendant["/FontDescriptor"].get_object()
         program = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
-        names.append(str(TTFont(io.BytesIO(program.get_object().get_data()))[
-            "name"].getDebugName(6)))
+        name = str(TTFont(io.BytesIO(program.get_object().get_data()))["name"].getDebugName(6))
+        # A stamped detail's subset carries a tag of its own after its name
+        # (clinicprint/stamp.py: no two subsets in one file share a name).
+        names.append(re.sub(r"\.[A-Z]{6}$", "", name))
     return names
 
 
