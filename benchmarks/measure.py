@@ -13,6 +13,7 @@ refused the Spanish drafts).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -23,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -41,34 +43,33 @@ def generated_library(root: Path, handouts: int, languages: tuple[str, ...] = ("
     reviewed translation into each of `languages`)."""
     from library import make_library
 
-    library = make_library(root, brochures=handouts // 2,
-                           discharges=handouts - handouts // 2, languages=(), reviewed=True)
-    for lang in languages:
-        translate_all(root, lang)
-    return library
+    with project_loaded_once():
+        return make_library(root, brochures=handouts // 2,
+                            discharges=handouts - handouts // 2, languages=languages,
+                            reviewed=True)
 
 
-def translate_all(root: Path, lang: str) -> None:
-    """tests/library.py's translate_all (a reviewed translation of every handout), with
-    the project loaded once: it loads it once per handout, which takes minutes at 200."""
-    import library
-    from clinicprint.content import load_project
-    from clinicprint.translations import english_units, source_hash
+@contextlib.contextmanager
+def project_loaded_once() -> Iterator[None]:
+    """tests/library.py translates each handout after loading the whole project again,
+    which is quadratic: 50 handouts took 15 CPU s, 200 would take minutes. It reads only
+    the English handouts, which do not change while it writes the translations, so here
+    each project folder is loaded once (the output is the same, file for file)."""
+    import clinicprint.content as content
 
-    project = load_project(root)
-    reviewed = {"reviewed_by": "[Test translator]",
-                "reviewed_on": dt.date.today() - dt.timedelta(days=1)}
-    for name, handout in sorted(project.handouts.items()):
-        data: dict = {"review": reviewed}
-        # Numbered as tests/library.py's translate numbers them: each title its own.
-        for number, (key, english) in enumerate(english_units(handout).items(), 1):
-            *parents, last = key.split(".")
-            target = data
-            for part in parents:
-                target = target.setdefault(part, {})
-            target[last] = {"source": source_hash(english),
-                            **library._spanish_like(key, english, number)}
-        library.write(root / "translations" / lang / f"{name}.yaml", data)
+    original, loaded = content.load_project, {}
+
+    def load_once(root: Path, *args, **kwargs):
+        key = (Path(root).resolve(), args, tuple(sorted(kwargs.items())))
+        if key not in loaded:
+            loaded[key] = original(root, *args, **kwargs)
+        return loaded[key]
+
+    content.load_project = load_once
+    try:
+        yield
+    finally:
+        content.load_project = original
 
 
 def add_workload_options(parser: argparse.ArgumentParser) -> None:

@@ -29,7 +29,7 @@ REPORTS = {
                  r"^\| bare `weasyprint`, one process per document \(1\) \| [\d.]+ s",
                  r"^\| peak memory per worker .*\| [1-9]\d* MB \|$",
                  r"^\| flexbox panels with hyphens: auto \| \d+ ms \|$"],
-    "bench_library.py": [r"^\| 2 \| 2 \| [\d.]+ s \|.*\| [1-9]\d* \|.*\| yes \|$",
+    "bench_library.py": [r"^\| 2 \| 4 \| [\d.]+ s \|.*\| [1-9]\d* \|.*\| yes \|$",
                          r"One size only"],
     "bench_desk.py": [r"^\| 1 nurse at once, 2 sheets \| median [\d.]+ s",
                       r"^\| 2 nurses at once, 2 sheets \|",
