@@ -324,9 +324,9 @@ def render_pdf(html: str, document: Document, root: Path, brand: Brand,
             pdf_identifier=identifier, finisher=_finisher(document.profile, identifier),
             **_pdf_options(document.profile))
         if document.profile.pdf_variant == "pdf/ua-1":
-            from .tagged_pdf import repair
+            from .tagged_pdf import passages_in_other_languages, repair
 
-            pdf = repair(pdf)
+            pdf = repair(pdf, passages_in_other_languages(html, document.language.tag))
     if document.profile.cmyk:
         from .press import finish_press_pdf
 

@@ -11,13 +11,20 @@ and its items, and writes empty elements. This module repairs exactly that:
 - a heading marks its text as one marked-content sequence (so checkers read it
   as one piece of text, and a heading never looks empty);
 - link annotations say in words where they go (/Contents);
+- a passage in another language than the document's (a line of the language-
+  assistance notice: `<p lang="es-US">`) gets its /Lang on its structure element,
+  which WeasyPrint does not write, so a screen reader switches voice for it; the
+  element is found by its text, read per marked-content sequence with PDFium;
 - the ParentTree is rebuilt from the repaired tree.
 """
 
 from __future__ import annotations
 
+import ctypes
 import io
-from collections import defaultdict
+import unicodedata
+from collections import Counter, defaultdict
+from html.parser import HTMLParser
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name
@@ -28,13 +35,17 @@ LIST_WRAPPERS = {"/Div", "/Span", "/NonStruct", "/Part", "/Sect"}  # dissolved i
 PAGINATION = Dictionary(Type=Name("/Pagination"))
 
 
-def repair(data: bytes) -> bytes:
-    """The PDF with its structure tree repaired; byte-for-byte reproducible."""
+def repair(data: bytes, passages: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """The PDF with its structure tree repaired; byte-for-byte reproducible.
+    `passages`: (language tag, text) of each passage in another language than the
+    document's (`passages_in_other_languages`)."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
         tree = pdf.Root.get("/StructTreeRoot")
         if tree is None:
             return data
         pages = {page.obj.objgen: page for page in pdf.pages}
+        if passages:
+            _mark_languages(tree, pdf, _marked_texts(data), passages)
         for kid in _kids(tree):
             _tidy(kid)
         _set_kids(tree, [kid for kid in _kids(tree) if not _is_empty(kid)])
@@ -310,3 +321,105 @@ def _describe_links(pdf) -> None:
             if annotation.get("/Subtype") == Name("/Link") and action is not None \
                     and "/URI" in action:
                 annotation.Contents = pikepdf.String(describe_link(str(action.URI)))
+
+
+# --- passages in other languages ---------------------------------------------
+
+class _LangPassages(HTMLParser):
+    """(lang, text) of each element with a lang of its own, the html element's aside."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[tuple[str, str | None]] = []   # (tag, lang or None)
+        self.texts: list[list[str]] = []                # text of each open lang element
+        self.found: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        lang = dict(attrs).get("lang") if tag != "html" else None
+        if tag in ("br", "img", "meta", "link", "input", "wbr", "hr"):
+            return
+        self.open.append((tag, lang))
+        if lang:
+            self.texts.append([])
+
+    def handle_endtag(self, tag) -> None:
+        while self.open:
+            opened, lang = self.open.pop()
+            if lang:
+                text = "".join(self.texts.pop())
+                self.found.append((lang, text))
+                if self.texts:
+                    self.texts[-1].append(text)
+            if opened == tag:
+                break
+
+    def handle_data(self, data) -> None:
+        if self.texts:
+            self.texts[-1].append(data)
+
+
+def passages_in_other_languages(html: str, language_tag: str) -> tuple[tuple[str, str], ...]:
+    """(lang, text) of every element of the page in another language than the
+    document's own (`language_tag`)."""
+    parser = _LangPassages()
+    parser.feed(html)
+    parser.close()
+    own = language_tag.lower().split("-")[0]
+    return tuple((lang, text) for lang, text in parser.found
+                 if lang.lower().split("-")[0] != own and text.strip())
+
+
+def _letters(text: str) -> Counter:
+    """The text's characters, compatibility forms folded, without spaces: what a
+    passage and the marked content drawing it share whatever order PDFium reads the
+    glyphs of a right-to-left or reordering script in."""
+    return Counter(char for char in unicodedata.normalize("NFKC", text)
+                   if not char.isspace() and unicodedata.category(char)[0] != "C")
+
+
+def _same_text(printed: Counter, passage: Counter) -> bool:
+    shared = sum((printed & passage).values())
+    return shared >= 0.9 * max(sum(printed.values()), sum(passage.values()), 1)
+
+
+def _marked_texts(data: bytes) -> dict[tuple[int, int], str]:
+    """(page index, MCID) -> the text drawn in that marked-content sequence."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    texts: dict[tuple[int, int], str] = defaultdict(str)
+    document = pdfium.PdfDocument(data)
+    try:
+        for index, page in enumerate(document):
+            textpage = page.get_textpage()
+            for obj in page.get_objects():
+                if obj.type != raw.FPDF_PAGEOBJ_TEXT:
+                    continue
+                mcid = raw.FPDFPageObj_GetMarkedContentID(obj.raw)
+                size = raw.FPDFTextObj_GetText(obj.raw, textpage.raw, None, 0)
+                if mcid < 0 or size <= 2:
+                    continue
+                buffer = (ctypes.c_ushort * (size // 2))()
+                raw.FPDFTextObj_GetText(obj.raw, textpage.raw, buffer, size)
+                texts[(index, mcid)] += bytes(buffer).decode("utf-16-le").rstrip("\x00")
+    finally:
+        document.close()
+    return texts
+
+
+def _mark_languages(tree, pdf, texts: dict, passages) -> None:
+    """Give each passage's structure element its /Lang: the element whose marked
+    content draws the passage's text (a parent holding several passages draws more
+    than any one of them, so it is not taken for one)."""
+    index_of = {page.obj.objgen: number for number, page in enumerate(pdf.pages)}
+    wanted = [(lang, _letters(text)) for lang, text in passages]
+    for element in _elements(tree):
+        items = _marked_items(element)
+        printed = _letters("".join(
+            texts.get((index_of.get(page.objgen), mcid), "")
+            for page, mcid in items if page is not None))
+        if not printed:
+            continue
+        lang = next((lang for lang, letters in wanted if _same_text(printed, letters)), None)
+        if lang:
+            element.Lang = pikepdf.String(lang)

@@ -7,9 +7,10 @@ library, and one brochure and one discharge sheet are built through the real com
 For each document that builds: every line's words are in the PDF (PDFium) and every
 line in the web page, in the YAML's order; each line's letters print in the font its
 `family:` names (PDFium says which font draws each character); and in the tagged PDF
-the fifteen lines should be structure elements in the YAML's order, each with its
-/Lang (not yet: see the xfail below). Only the screen profile writes a structure tree
-(PDF/UA-1); the order of the lines is checked on the text of every PDF.
+the fifteen lines are structure elements in the YAML's order, each with its /Lang
+(WeasyPrint writes only the document's: clinicprint/tagged_pdf.py adds each line's).
+Only the screen profile writes a structure tree (PDF/UA-1); the order of the lines is
+checked on the text of every PDF too.
 
 The generated lines are not words of any language: random syllables of each script's
 own letters, about as long as the English line (CJK half as many characters, as a
@@ -22,8 +23,7 @@ What does not work yet (marked xfail, strict, so the day it does the mark must g
 - the large-print discharge sheet on US Letter: five pages, one over its limit, and
   a Thai line WeasyPrint sets 3 pt wider than the page;
 - the discharge sheet on paper: WeasyPrint breaks the Devanagari line early, leaving
-  words alone on lines, which the layout gate rightly fails;
-- each line's language on its structure element in the tagged PDF.
+  words alone on lines, which the layout gate rightly fails.
 """
 
 from __future__ import annotations
@@ -278,10 +278,6 @@ def test_fifteen_scripts_fit_and_read_in_order(fifteen, handout: str, profile: s
             assert used and not any("Noto" in name for name in used), (notice["lang"], used)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 24: WeasyPrint 70 writes the document's /Lang "
-                   "in the catalog only, not an element's lang; clinicprint/tagged_pdf.py "
-                   "does not add it yet, so a screen reader reads every line in the "
-                   "document's voice")
 @pytest.mark.parametrize("handout", [BROCHURE, DISCHARGE], ids=["brochure", "discharge"])
 def test_each_line_is_tagged_with_its_language(fifteen, handout: str) -> None:
     project, notices, _ = fifteen
