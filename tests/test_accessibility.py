@@ -416,7 +416,7 @@ def test_the_repair_is_what_makes_weasyprints_tagging_whole(tmp_path: Path,
 
     repair = tagged_pdf.repair
     document = SCREEN[0]
-    monkeypatch.setattr(tagged_pdf, "repair", lambda data: data)
+    monkeypatch.setattr(tagged_pdf, "repair", lambda data, passages=(): data)
     raw = render_pdf(render_html(document, BRAND, LIBRARY.root), document, LIBRARY.root, BRAND).pdf
     (tmp_path / "raw.pdf").write_bytes(raw)
     (tmp_path / "repaired.pdf").write_bytes(repair(raw))
