@@ -114,6 +114,8 @@ RULES = {rule.id: rule for rule in (
     Rule("TYPESET-SHORT-LINE", "error", _TYPESET,
          f"no line of a paragraph holding only one word of "
          f"{TYPESETTING.short_word_max_chars} characters or fewer"),
+    Rule("TYPESET-EARLY-BREAK", "error", _TYPESET,
+         "no line of a paragraph ends while the next line's first word would fit on it"),
     Rule("TYPESET-STAMP-CLEAR", "error", _TYPESET,
          "a draft's or out-of-date translation's banner overlaps no text or drawing"),
 )}
@@ -815,6 +817,8 @@ def _typesetting(findings: LayoutFindings, document: Document, laid_out,
     _kept_whole(findings, document, pairs, _line_measures(laid_out))
     _hyphenated_ends(findings, document, laid_out, pairs, in_heading)
     _short_lines(findings, body, pairs, in_heading)
+    if document.profile.writer != "web":  # a browser sets the web page's lines
+        _early_breaks(findings, laid_out)
 
 
 def _kept_whole(findings: LayoutFindings, document: Document, pairs, measures) -> None:
@@ -964,6 +968,17 @@ def _short_lines(findings: LayoutFindings, body: list[int], pairs,
                 f"'{line.text}' stands alone on a line (page {line.page + 1}, after "
                 f"'{lines[before].text[-25:] if before is not None else ''}'); reword the "
                 "sentence so no line holds one short word [TYPESET-SHORT-LINE]")
+
+
+def _early_breaks(findings: LayoutFindings, laid_out) -> None:
+    from .line_breaks import early_breaks
+
+    for broken in early_breaks(laid_out):
+        findings.failures.append(
+            f"a line breaks early on page {broken.page + 1}: '{broken.ends[-30:]}' / "
+            f"'{broken.next_word}', which would fit on the line before; reword the "
+            "sentence or shorten what follows it (a phone number, date or address may "
+            "not break, so the words bound to it go first) [TYPESET-EARLY-BREAK]")
 
 
 # --- a draft's banner ----------------------------------------------------------------

@@ -47,6 +47,11 @@ _MARKS = "".join(chr(c) for c in range(0x300, 0x2000)
                  if unicodedata.category(chr(c)) in ("Mn", "Mc"))
 BEFORE_RUN = re.compile(rf"(?<![\w\u00a0{_MARKS}])((?:\w[{_MARKS}]*){{1,3}}[.,;:]?) "
                         r'(?=<span class="whole)')
+# A word bound to a run goes inside the run's span: WeasyPrint, finding no break
+# opportunity before a span that does not wrap, breaks the line's earlier words one
+# per line ("Do not / drive, / use machines...").
+BOUND_TO_RUN = re.compile('([^ \t\r\n<>]+)\u00a0(<span class="whole(?:--link)?">'
+                          '(?:<span class="whole">)?)')
 LAST_WORD = re.compile(r"(?<=\S) (\S{1,6}\s*)$")
 BLOCK_END = re.compile(r"</(?:p|li|dd|dt|figcaption|h[1-6]|td|th)>", re.IGNORECASE)
 NO_TEXT_ELEMENTS = ("style", "script", "head", "title")
@@ -124,7 +129,8 @@ def _kept_together(text: str, found: re.Pattern, block_end: bool) -> str:
     text = SHORT_WORD.sub("\\1\u00a0", text)
     if block_end:
         text = LAST_WORD.sub("\u00a0\\1", text)
-    return BEFORE_RUN.sub("\\1\u00a0", found.sub(_span, text))
+    text = BEFORE_RUN.sub("\\1\u00a0", found.sub(_span, text))
+    return BOUND_TO_RUN.sub("\\2\\1\u00a0", text)
 
 
 LINK_BREAKS = re.compile(r"(?<=[/@-])(?=[^/@-])")  # after a slash, an @ or a hyphen

@@ -130,6 +130,22 @@ def test_a_line_holding_one_short_word_fails(project: Path) -> None:
     failed(build(project, DISCHARGE), "'the' stands alone on a line", "[TYPESET-SHORT-LINE]")
 
 
+def test_a_line_broken_before_it_is_full_fails(project: Path) -> None:
+    """A word bound by a no-break space to a run that may not wrap (as a kept-whole
+    phone number was bound): where the run starts the next line, WeasyPrint breaks the
+    words before it early. The same item in boxes from 1.6 to 2.6 in wide: some width
+    in that range puts the run at a line's start whatever the fonts."""
+    item = "Do not drive, walk or drink for\u00a0**the rest of today**."
+    add_section(project, DISCHARGE, {"id": "plant", "title": "Planted break",
+                                     "items": [item] * 21})
+    widths = "\n".join(f"#section-plant li:nth-child({n + 1}) {{ width: {1.6 + n / 20:.2f}in; }}"
+                       for n in range(21))
+    append_css(project, "styles/discharge.css",
+               "#section-plant strong { white-space: nowrap; font-weight: normal; }\n"
+               + widths)
+    failed(build(project, DISCHARGE), "a line breaks early on page", "[TYPESET-EARLY-BREAK]")
+
+
 def test_a_draft_banner_over_the_page_fails(project: Path) -> None:
     """The draft mark of an unreviewed translation, moved down over the sheet's text."""
     with_languages(project)
