@@ -38,13 +38,14 @@ TAG = re.compile(r"(<[^>]*>)")
 # it, so no line holds one short word (the layout gate's TYPESET-SHORT-LINE): bound
 # by no-break spaces (a span that does not wrap makes WeasyPrint break lines early).
 # A PDF's subset font then maps both spaces to one glyph, so its text may read back
-# with no-break spaces for spaces: the gates' readers take them as spaces.
-SHORT_WORD = re.compile(r"(?<![\w\u00a0])(\w{1,2}[.,;:]?) (?=[\w(¿¡])")
-# ...and a word of up to three letters (the gate's short word; vowel signs and
-# tone marks not counted) stays with a run kept whole after it, such as the phone
-# number ending a notice line, which may not wrap.
+# with no-break spaces for spaces: the gates' readers take them as spaces. Vowel
+# signs and tone marks are part of their letter's word (not counted in its length).
 _MARKS = "".join(chr(c) for c in range(0x300, 0x2000)
                  if unicodedata.category(chr(c)) in ("Mn", "Mc"))
+SHORT_WORD = re.compile(rf"(?<![\w\u00a0{_MARKS}])((?:\w[{_MARKS}]*){{1,2}}[.,;:]?) "
+                        r"(?=[\w(¿¡])")
+# ...and a word of up to three letters (the gate's short word) stays with a run kept
+# whole after it, such as the phone number ending a notice line, which may not wrap.
 BEFORE_RUN = re.compile(rf"(?<![\w\u00a0{_MARKS}])((?:\w[{_MARKS}]*){{1,3}}[.,;:]?) "
                         r'(?=<span class="whole)')
 # A word bound to a run goes inside the run's span: WeasyPrint, finding no break
