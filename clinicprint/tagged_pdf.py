@@ -410,16 +410,49 @@ def _marked_texts(data: bytes) -> dict[tuple[int, int], str]:
 def _mark_languages(tree, pdf, texts: dict, passages) -> None:
     """Give each passage's structure element its /Lang: the element whose marked
     content draws the passage's text (a parent holding several passages draws more
-    than any one of them, so it is not taken for one)."""
+    than any one of them, so it is not taken for one); a passage split by a page
+    break, which WeasyPrint tags as one element a page, on each of its parts."""
     index_of = {page.obj.objgen: number for number, page in enumerate(pdf.pages)}
     wanted = [(lang, _letters(text)) for lang, text in passages]
-    for element in _elements(tree):
-        items = _marked_items(element)
-        printed = _letters("".join(
-            texts.get((index_of.get(page.objgen), mcid), "")
-            for page, mcid in items if page is not None))
-        if not printed:
-            continue
-        lang = next((lang for lang, letters in wanted if _same_text(printed, letters)), None)
+    # Indexed by position, not objgen: a direct structure element has none of its own.
+    elements = list(_elements(tree))
+    printed = [_letters("".join(
+        texts.get((index_of.get(page.objgen), mcid), "")
+        for page, mcid in _marked_items(element) if page is not None))
+        for element in elements]
+    found = set()
+    for element, letters in zip(elements, printed):
+        lang = next((lang for lang, passage in wanted if letters
+                     and _same_text(letters, passage)), None)
         if lang:
             element.Lang = pikepdf.String(lang)
+            found.add(lang)
+    blocks = [(element, letters) for element, letters in zip(elements, printed)
+              if letters and "/Lang" not in element and _is_leaf_block(element)]
+    for lang, passage in wanted:
+        if lang not in found:
+            for part in _parts_of(passage, blocks):
+                part.Lang = pikepdf.String(lang)
+
+
+INLINE_ROLES = ("/Span", "/Link", "/Lbl")
+
+
+def _is_leaf_block(element) -> bool:
+    return str(element.get("/S")) not in INLINE_ROLES and not any(
+        _is_element(kid) and str(kid.get("/S")) not in INLINE_ROLES for kid in _kids(element))
+
+
+def _parts_of(passage: Counter, blocks: list) -> list:
+    """The run of consecutive blocks (in reading order) that together draw the
+    passage, each drawing nothing else; [] if there is none."""
+    for start in range(len(blocks)):
+        run, letters = [], Counter()
+        for block, drawn in blocks[start:]:
+            letters += drawn
+            run.append(block)
+            if sum((letters & passage).values()) < 0.9 * sum(letters.values()):
+                break  # draws more than the passage
+            if len(run) > 1 and _same_text(letters, passage):
+                return run
+    return []

@@ -26,11 +26,14 @@ from typing import Iterator
 
 
 def import_weasyprint() -> None:
-    """Import WeasyPrint once per process (a no-op once it is loaded)."""
+    """Import WeasyPrint once per process (a no-op once it is loaded), with its
+    one-word lines mended (clinicprint/line_fit.py)."""
     if "weasyprint" in sys.modules:
         return
     with _linker_cache_search():
         import weasyprint  # noqa: F401
+    from .line_fit import install
+    install()
 
 
 @contextmanager

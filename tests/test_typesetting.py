@@ -12,7 +12,10 @@ until the line must break where a reader would trip.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from clinicprint.content import load_project
 from conftest import LIBRARY, assert_clean_failure, run_cli, with_languages
@@ -132,9 +135,12 @@ def test_a_line_holding_one_short_word_fails(project: Path) -> None:
 
 def test_a_line_broken_before_it_is_full_fails(project: Path) -> None:
     """A word bound by a no-break space to a run that may not wrap (as a kept-whole
-    phone number was bound): where the run starts the next line, WeasyPrint breaks the
-    words before it early. The same item in boxes from 1.6 to 2.6 in wide: some width
-    in that range puts the run at a line's start whatever the fonts."""
+    phone number was bound): where the run starts the next line, WeasyPrint 70 breaks
+    the words before it early (Pango keeps the text whole while its extents are a pixel
+    wider than the room; clinicprint/line_fit.py mends it). The same item in boxes from
+    1.6 to 2.6 in wide: some width in that range puts the run at a line's start whatever
+    the fonts. Planted with WeasyPrint unmended, the gate names the line; mended, the
+    same sheet builds."""
     item = "Do not drive, walk or drink for\u00a0**the rest of today**."
     add_section(project, DISCHARGE, {"id": "plant", "title": "Planted break",
                                      "items": [item] * 21})
@@ -143,7 +149,27 @@ def test_a_line_broken_before_it_is_full_fails(project: Path) -> None:
     append_css(project, "styles/discharge.css",
                "#section-plant strong { white-space: nowrap; font-weight: normal; }\n"
                + widths)
-    failed(build(project, DISCHARGE), "a line breaks early on page", "[TYPESET-EARLY-BREAK]")
+    with unmended_weasyprint():
+        failed(build(project, DISCHARGE), "a line breaks early on page",
+               "[TYPESET-EARLY-BREAK]")
+    result = build(project, DISCHARGE)
+    assert result.exit_code == 0, result.output
+
+
+@contextmanager
+def unmended_weasyprint():
+    """WeasyPrint's own split_first_line where layout calls it, for this block."""
+    from clinicprint.weasyprint_import import import_weasyprint
+
+    import_weasyprint()
+    from weasyprint.layout import inline, preferred
+    from weasyprint.text import line_break
+
+    original = line_break.split_first_line.__wrapped__
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (line_break, inline, preferred):
+            patch.setattr(module, "split_first_line", original)
+        yield
 
 
 def test_a_draft_banner_over_the_page_fails(project: Path) -> None:
