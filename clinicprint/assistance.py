@@ -9,8 +9,9 @@ of styles/name-fonts.css (`family:` alone); every character of every line must b
 in the font it prints in, so a clinic adding a language sees at once when its font
 is missing. `dir: rtl` sets a right-to-left line's direction. The notice is printed
 at body size, one line per language, in the flow of the page (a brochure panel, the
-end of a discharge sheet, under the masthead of a reading edition), so it holds any
-number of languages; the layout checks say when the page has no room for it.
+first page of a discharge sheet, under the masthead of a reading edition), so it
+holds any number of languages; where the document has no room for every line they go
+on a sheet of their own after it (render_html.notice_plans, build.py).
 """
 
 from __future__ import annotations
@@ -154,9 +155,10 @@ def _body_coverage(root: Path) -> frozenset[int]:
 
 
 def check_notice_room(laid_out, document) -> None:
-    """The notice is text in the flow of the page (a brochure's panel, the end of a
-    discharge sheet, the reading edition under its masthead): the layout's overflow
-    checks measure it with the content around it. Here: that the template printed it."""
+    """The notice is text in the flow of the page (a brochure's panel, a discharge
+    sheet's first page, the reading edition under its masthead, or a sheet of its
+    own): the layout's overflow checks measure it with the content around it. Here:
+    that the template printed it."""
     from .errors import RenderError
 
     if not any("language-help" in page.anchors for page in laid_out.pages):

@@ -167,28 +167,105 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
 
 
 def _render_fitting_notice(document: Document, project: Project, layout_checks: bool = True):
-    """A brochure's language-assistance notice goes in the flow of the inside panels:
-    all of it in the one with the least content, else in the other, else its lines
-    shared between the two in reading order (render_html.notice_plans), whichever
-    fits first. Without `layout_checks` (--no-gates) the last try is written whatever
-    it holds."""
-    from .render_html import notice_plans, render_html
-    from .render_pdf import render_pdf
+    """The language-assistance notice goes in the flow of the page: a brochure's in
+    the inside panel with the least content, else in the other, else its lines shared
+    between the two; a sheet's on its first page; and when the document has no room
+    for every line, on a sheet of its own after it, as many lines as fit kept where
+    they usually go (render_html.notice_plans), whichever fits first. Without
+    `layout_checks` (--no-gates) the last try is written whatever it holds."""
+    from .render_html import FLOW, SHEET, notice_plans
 
-    plans = notice_plans(document, project.notices) if document.handout.kind == "brochure" \
-        else [None]
+    plans = notice_plans(document, project.notices)
     for plan in plans:
         last = plan is plans[-1]
-        html = render_html(document, project.brand, project.root, notices=project.notices,
-                           notice_in=plan)
         try:
-            return html, render_pdf(html, document, project.root, project.brand,
-                                    layout_checks=layout_checks or not last)
+            html, rendered = _render_with(document, project, plan,
+                                          layout_checks or not last)
         except PipelineError as exc:
-            overflow = any(f"panel '{panel}' overflows" in exc.message for panel in plan or ())
-            if last or (layout_checks and not overflow):
+            if last or (layout_checks and not _out_of_room(exc.message, plan)):
                 raise
+            continue
+        if SHEET in plan and FLOW not in plan and layout_checks:
+            plan, html, rendered = _most_lines_kept(document, project, plan, (html, rendered))
+        _CHOSEN[_notice_key(document, project)] = plan
+        return html, rendered
     raise AssertionError("unreachable")
+
+
+def _render_with(document: Document, project: Project, plan, layout_checks: bool = True):
+    from .render_html import render_html
+    from .render_pdf import render_pdf
+
+    html = render_html(document, project.brand, project.root, notices=project.notices,
+                       notice_in=plan)
+    return html, render_pdf(html, document, project.root, project.brand,
+                            layout_checks=layout_checks)
+
+
+def _most_lines_kept(document: Document, project: Project, plan: dict, fitted):
+    """The notice's own sheet holds every line; a brochure's panel keeps as many as
+    fit, so that a panel designed with the notice in it stays full (a sheet's pages
+    flow on, and keep only the reader's lines): the most, found by halving, since
+    each line added only takes room."""
+    from .render_html import SHEET, notice_sheet_plan
+
+    where = next(name for name in plan if name != SHEET)
+    low, high = len(plan[where]), len(project.notices) - 1
+    best = (plan, *fitted)
+    while low < high:
+        middle = (low + high + 1) // 2
+        candidate = notice_sheet_plan(document, project.notices, where, keep=middle)
+        try:
+            best = (candidate, *_render_with(document, project, candidate))
+            low = middle
+        except PipelineError as exc:
+            if not _out_of_room(exc.message, candidate):
+                raise
+            high = middle - 1
+    return best
+
+
+# The notice's place the build chose for each document laid out in this process, so
+# that the desk and the field-room gate lay a sheet out as the build did.
+_CHOSEN: dict[tuple, dict] = {}
+
+
+def _notice_key(document: Document, project: Project) -> tuple:
+    return (id(project), document.handout.id, document.variant.name,
+            document.profile.name, document.language.code)
+
+
+def chosen_notice(document: Document, project: Project) -> dict:
+    """Where the build put the document's notice (laying the blank document out to
+    find it, if this process has not)."""
+    key = _notice_key(document, project)
+    if key not in _CHOSEN:
+        _render_fitting_notice(document, project)
+    return _CHOSEN[key]
+
+
+def with_fitting_notice(document: Document, project: Project, render: Callable):
+    """render(notice_in) with the notice where the build puts it: where it usually
+    goes, unless the blank document has no room for it there."""
+    key = _notice_key(document, project)
+    if key in _CHOSEN:
+        return render(_CHOSEN[key])
+    try:
+        return render(None)
+    except PipelineError as exc:
+        if not _out_of_room(exc.message, {}):
+            raise
+    _render_fitting_notice(document, project)
+    return render(_CHOSEN[key])
+
+
+def _out_of_room(message: str, plan: dict) -> bool:
+    """Whether a layout failure is one the notice's lines may cause: a panel holding
+    some of them overflows, or the sheet runs over its pages."""
+    from .render_pdf import OVER_PAGE_LIMIT
+
+    return (any(f"panel '{panel}' overflows" in message for panel in plan)
+            or f"pages, {OVER_PAGE_LIMIT}" in message)
 
 
 def render_fitting(document: Document, project: Project, layout_checks: bool = True):

@@ -82,8 +82,11 @@ def _fits(document, project, values: dict[str, str]) -> bool:
     from .render_html import render_html
     from .render_pdf import render_pdf
 
+    from .build import chosen_notice
+
     patient = prepare(values, project.root)
-    html = render_html(document, project.brand, project.root, patient, project.notices)
+    html = render_html(document, project.brand, project.root, patient, project.notices,
+                       notice_in=chosen_notice(document, project))
     try:
         render_pdf(html, document, project.root, project.brand)
     except (RenderError, PipelineError):

@@ -199,12 +199,19 @@ def _render_private(document: Document, project: Project, fields: dict[str, str]
     from .render_html import render_html
     from .render_pdf import render_pdf
 
-    html = render_html(document, project.brand, project.root, fields, project.notices)
-    # The file identifier comes from the blank sheet, so it says nothing about the patient.
-    blank = render_html(document, project.brand, project.root, notices=project.notices)
-    try:
+    from .build import with_fitting_notice
+
+    def render(notice_in) -> bytes:
+        html = render_html(document, project.brand, project.root, fields, project.notices,
+                           notice_in=notice_in)
+        # The file identifier comes from the blank sheet: it says nothing about the patient.
+        blank = render_html(document, project.brand, project.root, notices=project.notices,
+                            notice_in=notice_in)
         return render_pdf(html, document, project.root, project.brand, identify_by=blank,
                           font_faces=faces).pdf
+
+    try:
+        return with_fitting_notice(document, project, render)
     except RenderError:
         # The renderer's message may quote the page's text, which holds patient details.
         raise PipelineError(

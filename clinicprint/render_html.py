@@ -55,8 +55,9 @@ def render_html(document: Document, brand: Brand, root: Path,
                 patient: dict[str, str] | None = None, notices: tuple = (),
                 notice_in: str | None = None) -> str:
     """`patient` fills a discharge sheet's write-in lines; without it they stay blank.
-    `notices`: the language-assistance lines (Project.notices); `notice_in`: where a
-    brochure prints them: a panel's name, or {panel: lines} (default: notice_panel)."""
+    `notices`: the language-assistance lines (Project.notices); `notice_in`: where
+    they print: a brochure panel's name, or {where: lines} (notice_plans; default:
+    a brochure's notice_panel, a sheet's first page)."""
     kind = KINDS[document.handout.kind]
     profile = document.profile
     env = _environment(root / "templates")
@@ -78,8 +79,10 @@ def render_html(document: Document, brand: Brand, root: Path,
         if kind.name == "brochure" else None,
         **language_context(document, notices, sheet_id=bool((patient or {}).get("sheet-id"))),
     }
-    if kind.name == "brochure":
-        context["notice_lines"] = _notice_lines(document, notices, notice_in)
+    context["notice_lines"] = _notice_lines(document, notices, notice_in)
+    # Where the notice starts (its first lines carry id="language-help").
+    context["notice_first"] = next((where for where, lines in context["notice_lines"].items()
+                                    if lines), None)
     template = profile.template or kind.template
     if profile.reading_edition:
         from .reading_order import reading_order
@@ -120,6 +123,7 @@ def language_context(document: Document, notices: tuple, sheet_id: bool = False)
 # The inside panels the notice may sit in (the third has the footer), and what a
 # picture counts for when their content is weighed.
 NOTICE_PANELS = ("inside-middle", "inside-left")
+FLOW, SHEET = "flow", "sheet"  # a sheet's notice in its flow; on a sheet of its own
 FIGURE_CHARS = 500
 
 
@@ -137,24 +141,51 @@ def notice_panel(document: Document) -> str:
 
 
 def notice_plans(document: Document, notices: tuple) -> list[dict[str, tuple]]:
-    """Where a brochure's notice lines may go, in the order to try them: all in the
-    emptier inside panel, all in the other, then shared between the two in reading
-    order (inside-left's first), split where the characters are about even."""
-    first = notice_panel(document)
-    plans = [{first: notices}, *[{panel: notices} for panel in NOTICE_PANELS if panel != first]]
-    if len(notices) > 1:
-        sizes = [len(notice.text) for notice in notices]
-        half = min(range(1, len(notices)),
-                   key=lambda k: abs(sum(sizes[:k]) - sum(sizes[k:])))
-        left, middle = "inside-left", "inside-middle"
-        plans.append({left: notices[:half], middle: notices[half:]})
+    """Where the notice's lines may go, in the order to try them. A brochure: all in
+    the emptier inside panel, all in the other, then shared between the two in
+    reading order (inside-left's first), split where the characters are about even.
+    A sheet: in the flow of its first page. Last, for a notice longer than the room
+    the document has (notice_sheet_plan)."""
+    if not KINDS[document.handout.kind].panels:
+        plans = [{FLOW: notices}]
+        where = FLOW
+    else:
+        where = notice_panel(document)
+        plans = [{where: notices},
+                 *[{panel: notices} for panel in NOTICE_PANELS if panel != where]]
+        if len(notices) > 1:
+            sizes = [len(notice.text) for notice in notices]
+            half = min(range(1, len(notices)),
+                       key=lambda k: abs(sum(sizes[:k]) - sum(sizes[k:])))
+            left, middle = "inside-left", "inside-middle"
+            plans.append({left: notices[:half], middle: notices[half:]})
+    sheet = notice_sheet_plan(document, notices, where)
+    if sheet.get(where) != notices:  # only if it takes lines off the page
+        plans.append(sheet)
     return plans
 
 
+def notice_sheet_plan(document: Document, notices: tuple, where: str,
+                      keep: int = 0) -> dict[str, tuple]:
+    """Every line on a sheet of its own after the handout (`#notice-sheet`, which the
+    page limit does not count: render_pdf.handout_pages), and where the notice
+    usually goes the lines in English and in the reader's language, then the next
+    ones up to `keep` lines. The 2024 rule asks for 15 or more languages, more than
+    a tri-fold's panels or a large-print sheet's pages hold; the sheet goes out with
+    the handout."""
+    own = {"en", document.language.code.split("-")[0].lower()}
+    first = [notice for notice in notices if notice.lang.split("-")[0].lower() in own]
+    ordered = first + [notice for notice in notices if notice not in first]
+    return {where: tuple(ordered[:max(keep, len(first))]), SHEET: notices}
+
+
 def _notice_lines(document: Document, notices: tuple, notice_in) -> dict[str, tuple]:
-    """{panel: its notice lines}: `notice_in` a panel's name or such a plan."""
+    """{where: its notice lines}: `notice_in` a panel's name or such a plan; where is a
+    brochure panel, FLOW (a sheet's first page) or SHEET (notice_sheet_plan)."""
     if isinstance(notice_in, dict):
         return notice_in
+    if not KINDS[document.handout.kind].panels:
+        return {FLOW: notices}
     return {notice_in or notice_panel(document): notices}
 
 

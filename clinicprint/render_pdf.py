@@ -433,12 +433,12 @@ def layout_problems(laid_out, document: Document, html: str) -> list[str]:
             problems.append(problem)
     for page in laid_out.pages:
         problems += _too_wide(page, document)
-    pages = len(laid_out.pages)
+    pages = handout_pages(laid_out)
     # The limit is the variant's (variants.yaml: max_pages), else the kind's.
     max_pages = document.variant.max_pages.get(kind.name, kind.max_pages)
     if pages > max_pages:
         problems.append(
-            f"{document.label}: {pages} pages, more than the {max_pages} allowed; "
+            f"{document.label}: {pages} pages, {OVER_PAGE_LIMIT} {max_pages} allowed; "
             f"section '{_spilled_section(anchors, max_pages, document)}' runs past "
             f"page {max_pages}: shorten the content")
     if pages < kind.min_pages:
@@ -446,6 +446,17 @@ def layout_problems(laid_out, document: Document, html: str) -> list[str]:
     # A panel pushed onto another page moves the notice's landmarks too: its own check
     # means something only once the panels fit.
     return problems or _notice_problems(laid_out, document)
+
+
+OVER_PAGE_LIMIT = "more than the"
+NOTICE_SHEET = "notice-sheet"  # the id of the notice's own sheet (render_html.SHEET)
+
+
+def handout_pages(laid_out) -> int:
+    """The pages of the handout itself: those before the notice's own sheet, which
+    goes out with it when the document has no room for every line."""
+    return next((number for number, page in enumerate(laid_out.pages)
+                 if NOTICE_SHEET in page.anchors), len(laid_out.pages))
 
 
 def _notice_problems(laid_out, document: Document) -> list[str]:

@@ -159,10 +159,17 @@ def lay_out_design(project: Project, document: Document, fields: dict[str, str],
               for field in document.fields if field.lines == 1 or field.name in fields}
     own = {field.name for field in document.fields}
     probes.update({name: PatientText(PROBE) for name in fields if name not in own})
-    page = render_html(document, project.brand, project.root, probes, project.notices)
-    blank = render_html(document, project.brand, project.root, notices=project.notices)
-    rendered = render_pdf(page.replace("</head>", HIDE_DETAILS, 1), document, project.root,
+    from .build import with_fitting_notice
+
+    def render(notice_in):
+        page = render_html(document, project.brand, project.root, probes, project.notices,
+                           notice_in=notice_in)
+        blank = render_html(document, project.brand, project.root, notices=project.notices,
+                            notice_in=notice_in)
+        return render_pdf(page.replace("</head>", HIDE_DETAILS, 1), document, project.root,
                           project.brand, identify_by=blank, font_faces=faces)
+
+    rendered = with_fitting_notice(document, project, render)
     laid_out = rendered.layout
     first = laid_out.pages[0]
     places: dict[str, list[Place]] = {}

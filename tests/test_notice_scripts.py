@@ -16,12 +16,12 @@ The generated lines are not words of any language: random syllables of each scri
 own letters, about as long as the English line (CJK half as many characters, as a
 real line is), with {phone} and {tty}. The shipped file keeps only published lines.
 
-What does not work yet (marked xfail, strict, so the day it does the mark must go):
-- a tri-fold brochure on paper (press, office, office-a4): fifteen lines at body size
-  need about three times the free room of its two inside panels, and a brochure has
-  one sheet (max_pages 2); its reading editions (screen, web) hold them;
-- the large-print discharge sheet on US Letter: five pages, one over its limit (with
-  five allowed it builds and passes every gate).
+Where the document has no room for every line (a tri-fold on paper: fifteen lines at
+body size need about three times the free room of its two inside panels; the
+large-print sheet: a fifth page), every line goes on a sheet of its own after the
+handout, which its page limit does not count, and the panel keeps as many lines as
+fit: test_a_notice_too_long_goes_on_its_own_sheet. The build's gates (panel fill,
+folds, GWG preflight on press) hold for those pages too, or nothing would be built.
 Lines WeasyPrint used to break after one word although the rest fitted (Lao, Khmer,
 Devanagari, Gurmukhi: TYPESET-EARLY-BREAK) are mended by clinicprint/line_fit.py.
 """
@@ -219,17 +219,7 @@ def output_of(project: Path, handout: str, profile: str) -> Path:
     return project / "output" / profile / handout / f"general.{extension}"
 
 
-TOO_BIG_FOR_A_TRIFOLD = pytest.mark.xfail(
-    strict=True, reason="issue 24: fifteen body-size lines need about three times the free "
-    "room of a tri-fold's two inside panels; the design has no page for them yet")
-
-
-def _marks(handout: str, profile: str) -> list:
-    on_paper = profile not in ("screen", "web")
-    return [TOO_BIG_FOR_A_TRIFOLD] if handout == BROCHURE and on_paper else []
-
-
-CASES = [pytest.param(handout, profile, id=f"{kind}-{profile}", marks=_marks(handout, profile))
+CASES = [pytest.param(handout, profile, id=f"{kind}-{profile}")
          for kind, handout in (("brochure", BROCHURE), ("discharge", DISCHARGE))
          for profile in PROFILES[handout]]
 
@@ -287,13 +277,75 @@ def test_each_line_is_tagged_with_its_language(fifteen, handout: str) -> None:
         assert once == [n["lang"] for n in notices], langs
 
 
-@pytest.mark.xfail(strict=True, reason="issue 24: the large-print sheet on US Letter takes "
-                   "5 pages with fifteen lines (4 allowed)")
+def page_texts(pdf: Path) -> list[str]:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        return [flat(page.get_textpage().get_text_range()) for page in document]
+    finally:
+        document.close()
+
+
+def notice_sheet_start(pages: list[str], project: Path, notices: list[dict]) -> int:
+    """The page the notice's own sheet starts on: the clinic's name, then every line."""
+    clinic = yaml.safe_load((project / "brand.yaml").read_text("utf-8"))["name"]
+    start = flat(clinic) + flat(printed_lines(project, notices)[0])[:12]
+    return next(number for number, text in enumerate(pages) if text.startswith(start))
+
+
+@pytest.mark.parametrize("profile", ["press", "office", "office-a4"])
+def test_a_notice_too_long_goes_on_its_own_sheet(fifteen, profile: str) -> None:
+    """A tri-fold on paper: the brochure's two pages, then every line in order on the
+    notice's own sheet; the inside panel keeps the first lines that fit (the build
+    held it to the panel-fill gate), not all of them."""
+    project, notices, said = fifteen
+    path = output_of(project, BROCHURE, profile)
+    assert path.exists(), f"{path.name} not built:\n{said}"
+    pages = page_texts(path)
+    assert notice_sheet_start(pages, project, notices) == 2, [text[:40] for text in pages]
+    sheet = "".join(pages[2:])
+    heads = ["".join(letters_of(line)[:3]) for line in printed_lines(project, notices)]
+    bare = re.sub(r"[\W\d_]+", "", sheet)
+    where = [bare.find(head) for head in heads]
+    assert -1 not in where and where == sorted(where), where
+    inside = re.sub(r"[\W\d_]+", "", pages[1])
+    kept = [head in inside for head in heads]
+    assert any(kept) and not all(kept) and kept == sorted(kept, reverse=True), kept
+
+
 def test_fifteen_scripts_fit_the_large_print_sheet(fifteen) -> None:
-    project, _, _ = fifteen
+    """Four pages of large print (its limit), then the notice's own sheet."""
+    project, notices, _ = fifteen
     proc = run_pipeline("build", "--handout", DISCHARGE, "--variant", "seniors-osteoporosis",
                         "--profile", "office", "--lang", "en", project=project)
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-600:]
+    path = project / "output" / "office" / DISCHARGE / "seniors-osteoporosis.pdf"
+    pages = page_texts(path)
+    start = notice_sheet_start(pages, project, notices)
+    variants = yaml.safe_load((project / "variants.yaml").read_text("utf-8"))["variants"]
+    assert 1 <= start <= variants["seniors-osteoporosis"]["max_pages"]["discharge"], \
+        (start, len(pages))
+    sheet = re.sub(r"[\W\d_]+", "", "".join(pages[start:]))
+    heads = ["".join(letters_of(line)[:3]) for line in printed_lines(project, notices)]
+    where = [sheet.find(head) for head in heads]
+    assert -1 not in where and where == sorted(where), where
+
+
+def test_the_notice_sheet_is_no_room_for_a_handout_too_long(tmp_path: Path) -> None:
+    """Planted: a page limit the handout itself does not meet. Moving the notice to its
+    own sheet must not hide it: the build fails naming the pages and the section."""
+    project = copy_library(tmp_path / "project")
+    write_notices(project, generated_notices(english_length()))
+    variants = project / "variants.yaml"
+    text = variants.read_text("utf-8")
+    variants.write_text(text.replace("max_pages: {brochure: 2, discharge: 4}",
+                                     "max_pages: {brochure: 2, discharge: 1}"), "utf-8")
+    proc = run_pipeline("build", "--handout", DISCHARGE, "--variant", "seniors-osteoporosis",
+                        "--profile", "office", "--lang", "en", project=project)
+    assert_process_failed(proc, "seniors-osteoporosis", "more than the 1 allowed",
+                          "runs past page 1")
+    assert not list((project / "output").rglob("*.pdf"))
 
 
 def test_a_line_its_font_cannot_print_fails_the_build_naming_it(tmp_path: Path) -> None:
