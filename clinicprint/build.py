@@ -298,8 +298,8 @@ def write_edition(document: Document, html: str, rendered, project: Project,
 
 
 def finish(outcome: Outcome) -> Outcome:
-    """The reading-level gate, in this process: textstat's dictionary takes half a
-    second to load, and here that overlaps with the workers' rendering."""
+    """The reading-level gate, in this process, where it overlaps with the workers'
+    rendering (its syllable counts load once: clinicprint/syllables.py)."""
     from .gates import reading_level
 
     report = outcome.report

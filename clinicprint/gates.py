@@ -173,6 +173,9 @@ def reading_level(report: GateReport, prose: str) -> None:
         return _reading_ease(report, prose, formula, target)
     import textstat
 
+    from .syllables import use_syllable_counts
+
+    use_syllable_counts()
     report.grade = round(textstat.flesch_kincaid_grade(prose), 1) if prose else 0.0
     if report.grade > target:
         report.fail(f"reading grade {report.grade} is above the target {target:g} for "
