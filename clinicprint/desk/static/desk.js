@@ -319,9 +319,17 @@
   // Every detail and the preview go, then the page comes back fresh from the desk
   // (its defaults, a new token). replace(): Back does not return to this patient.
   function nextPatient() {
-    form.querySelectorAll("input[type=text], input[type=date], input[type=datetime-local], " +
-                          "textarea").forEach((field) => { field.value = ""; });
-    form.querySelectorAll("input[type=checkbox]").forEach((box) => { box.checked = false; });
+    // Every kind of field a sheet may declare (text, number, tel, date, a choice…),
+    // not only text boxes; the hidden form token stays for the reload.
+    form.querySelectorAll("input:not([type=hidden]):not([type=checkbox]):not([type=radio])" +
+                          ":not([type=submit]):not([type=button]), textarea")
+      .forEach((field) => { field.value = ""; });
+    form.querySelectorAll("input[type=checkbox], input[type=radio]")
+      .forEach((box) => { box.checked = false; });
+    form.querySelectorAll("select").forEach((list) => {
+      const first = list.querySelector("option[selected]") || list.options[0];
+      if (first) list.value = first.value;
+    });
     clearPreview();
     window.location.replace("/");
   }
