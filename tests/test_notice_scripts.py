@@ -332,6 +332,25 @@ def test_fifteen_scripts_fit_the_large_print_sheet(fifteen) -> None:
     assert -1 not in where and where == sorted(where), where
 
 
+def test_a_nurse_s_large_print_sheet_ends_with_the_notice_sheet(fifteen, tmp_path) -> None:
+    """The desk's path (`pipeline.py discharge`) lays the sheet out as the build did:
+    the patient's name on page 1, the handout within its limit, then every line."""
+    project, notices, _ = fifteen
+    out = tmp_path / "sheet.pdf"
+    proc = run_pipeline("discharge", "--handout", DISCHARGE, "--variant",
+                        "seniors-osteoporosis", "--patient", "Ann Quist", "-o", str(out),
+                        project=project)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-600:]
+    pages = page_texts(out)
+    assert "AnnQuist" in pages[0]
+    start = notice_sheet_start(pages, project, notices)
+    variants = yaml.safe_load((project / "variants.yaml").read_text("utf-8"))["variants"]
+    assert 1 <= start <= variants["seniors-osteoporosis"]["max_pages"]["discharge"]
+    sheet = re.sub(r"[\W\d_]+", "", "".join(pages[start:]))
+    assert all("".join(letters_of(line)[:3]) in sheet
+               for line in printed_lines(project, notices))
+
+
 def test_the_notice_sheet_is_no_room_for_a_handout_too_long(tmp_path: Path) -> None:
     """Planted: a page limit the handout itself does not meet. Moving the notice to its
     own sheet must not hide it: the build fails naming the pages and the section."""
