@@ -155,7 +155,7 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
         outcome.report = run_gates(document, project, html, rendered.layout, rendered.pdf,
                                    gates.today, gates.allow_expired, reading=False)
         outcome.prose = prose_of(html)
-        outcome.problems += _field_room(document, project)
+        outcome.problems += _ROOM.pop(_notice_key(document, project), [])
     outcome.pdf, outcome.pages, outcome.inputs = rendered.pdf, rendered.pages, rendered.inputs
     try:
         outcome.pdf, outcome.inputs = write_edition(document, html, rendered, project)
@@ -171,23 +171,35 @@ def _render_fitting_notice(document: Document, project: Project, layout_checks: 
     the inside panel with the least content, else in the other, else its lines shared
     between the two; a sheet's on its first page; and when the document has no room
     for every line, on a sheet of its own after it, as many lines as fit kept where
-    they usually go (render_html.notice_plans), whichever fits first. Without
-    `layout_checks` (--no-gates) the last try is written whatever it holds."""
-    from .render_html import FLOW, SHEET, notice_plans
+    they usually go (render_html.notice_plans), whichever fits first. A sheet a nurse
+    prints fits only if it also has room for every detail at its longest (the
+    field-room gate, whose findings are kept for render_outcome). Without
+    `layout_checks` (--no-gates) a layout that fits nowhere is written with the
+    notice in its usual place, marked."""
+    from .render_html import SHEET, notice_plans
 
+    key = _notice_key(document, project)
     plans = notice_plans(document, project.notices)
     for plan in plans:
         last = plan is plans[-1]
         try:
-            html, rendered = _render_with(document, project, plan,
-                                          layout_checks or not last)
+            html, rendered = _render_with(document, project, plan)
         except PipelineError as exc:
-            if last or (layout_checks and not _out_of_room(exc.message, plan)):
+            if _out_of_room(exc.message, plan) and not last:
+                continue
+            if layout_checks:
                 raise
-            continue
-        if SHEET in plan and FLOW not in plan and layout_checks:
+            # --no-gates: the content does not fit wherever the notice goes; the editor
+            # sees it with the notice in its usual place.
+            html, rendered = _render_with(document, project, plans[0], layout_checks=False)
+            _CHOSEN[key] = plans[0]
+            return html, rendered
+        if SHEET in plan:
             plan, html, rendered = _most_lines_kept(document, project, plan, (html, rendered))
-        _CHOSEN[_notice_key(document, project)] = plan
+        room = _field_room(document, project, plan) if layout_checks else []
+        if room and not last:
+            continue
+        _CHOSEN[key], _ROOM[key] = plan, room
         return html, rendered
     raise AssertionError("unreachable")
 
@@ -207,9 +219,11 @@ def _most_lines_kept(document: Document, project: Project, plan: dict, fitted):
     fit, so that a panel designed with the notice in it stays full (a sheet's pages
     flow on, and keep only the reader's lines): the most, found by halving, since
     each line added only takes room."""
-    from .render_html import SHEET, notice_sheet_plan
+    from .render_html import FLOW, SHEET, notice_sheet_plan
 
     where = next(name for name in plan if name != SHEET)
+    if where == FLOW:
+        return (plan, *fitted)
     low, high = len(plan[where]), len(project.notices) - 1
     best = (plan, *fitted)
     while low < high:
@@ -228,10 +242,12 @@ def _most_lines_kept(document: Document, project: Project, plan: dict, fitted):
 # The notice's place the build chose for each document laid out in this process, so
 # that the desk and the field-room gate lay a sheet out as the build did.
 _CHOSEN: dict[tuple, dict] = {}
+_ROOM: dict[tuple, list[str]] = {}  # the field-room gate's findings for that place
 
 
 def _notice_key(document: Document, project: Project) -> tuple:
-    return (id(project), document.handout.id, document.variant.name,
+    # The notices themselves too: a project loaded again may reuse a freed one's id.
+    return (id(project), hash(project.notices), document.handout.id, document.variant.name,
             document.profile.name, document.language.code)
 
 
@@ -246,7 +262,10 @@ def chosen_notice(document: Document, project: Project) -> dict:
 
 def with_fitting_notice(document: Document, project: Project, render: Callable):
     """render(notice_in) with the notice where the build puts it: where it usually
-    goes, unless the blank document has no room for it there."""
+    goes, unless the sheet being printed has no room for it there (then where the
+    build chose, laying the blank document out to find it, if this process has not).
+    A sheet whose details fit with the notice in its usual place prints so even where
+    the build moved the notice for details at their longest."""
     key = _notice_key(document, project)
     if key in _CHOSEN:
         return render(_CHOSEN[key])
@@ -273,7 +292,7 @@ def render_fitting(document: Document, project: Project, layout_checks: bool = T
     return _render_fitting_notice(document, project, layout_checks)
 
 
-def _field_room(document: Document, project: Project) -> list[str]:
+def _field_room(document: Document, project: Project, notice_in) -> list[str]:
     """Sheets a nurse prints at the desk keep room for every detail at its longest."""
     from .content import DESK_PROFILES
 
@@ -281,7 +300,7 @@ def _field_room(document: Document, project: Project) -> list[str]:
         return []
     from .field_room import field_room_problems
 
-    return field_room_problems(document, project)
+    return field_room_problems(document, project, notice_in)
 
 
 def write_edition(document: Document, html: str, rendered, project: Project,

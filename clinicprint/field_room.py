@@ -61,32 +61,31 @@ def _typed(field: Field) -> list[str]:
     raise ValueError(field.type)
 
 
-def field_room_problems(document, project) -> list[str]:
-    """Lay the sheet out with every detail at its longest; name what does not fit."""
+def field_room_problems(document, project, notice_in=None) -> list[str]:
+    """Lay the sheet out with every detail at its longest, the language-assistance
+    notice placed as `notice_in` (render_html.notice_plans); name what does not fit."""
     fields = document.fields
     if not fields:
         return []
     longest = longest_values(fields, document.language)
-    if _fits(document, project, longest):
+    if _fits(document, project, longest, notice_in):
         return []
     alone = [name for name, value in longest.items()
-             if not _fits(document, project, {name: value})]
+             if not _fits(document, project, {name: value}, notice_in)]
     culprits = ", ".join(alone) or "all of them together"
     return [f"{document.label}: the sheet has no room for every detail at its longest "
             f"(field-room gate): {culprits}; lower the field's max in fields.yaml or the "
             "handout's fields:, shorten its label, or shorten other sections"]
 
 
-def _fits(document, project, values: dict[str, str]) -> bool:
+def _fits(document, project, values: dict[str, str], notice_in=None) -> bool:
     from .name_fonts import prepare
     from .render_html import render_html
     from .render_pdf import render_pdf
 
-    from .build import chosen_notice
-
     patient = prepare(values, project.root)
     html = render_html(document, project.brand, project.root, patient, project.notices,
-                       notice_in=chosen_notice(document, project))
+                       notice_in=notice_in)
     try:
         render_pdf(html, document, project.root, project.brand)
     except (RenderError, PipelineError):

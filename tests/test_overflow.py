@@ -184,7 +184,9 @@ def test_editors_loop_every_panel_at_once_then_not_for_print(project: Path) -> N
         len(BROCHURE.panels)
     written = pdf.read_bytes()
     assert written != good
-    assert all("NOT FOR PRINT" in text for text in pdfium_page_texts(pdf)), "unmarked page"
+    pages = pdfium_page_texts(pdf)
+    assert all("NOT FOR PRINT" in text for text in pages), "unmarked page"
+    assert len(pages) == 2, "the notice stays in its panel, not on a sheet of its own"
     manifest = json.loads((project / "output/manifest.json").read_text())["documents"]
     entry = next(entry for entry in manifest if entry["path"] == relative)
     assert entry["sha256"] == hashlib.sha256(written).hexdigest()

