@@ -257,6 +257,7 @@ def chosen_notice(document: Document, project: Project) -> dict:
     key = _notice_key(document, project)
     if key not in _CHOSEN:
         _render_fitting_notice(document, project)
+        _ROOM.pop(key, None)  # a build's gate reads it; nobody else does
     return _CHOSEN[key]
 
 
@@ -274,8 +275,7 @@ def with_fitting_notice(document: Document, project: Project, render: Callable):
     except PipelineError as exc:
         if not _out_of_room(exc.message, {}):
             raise
-    _render_fitting_notice(document, project)
-    return render(_CHOSEN[key])
+    return render(chosen_notice(document, project))
 
 
 def _out_of_room(message: str, plan: dict) -> bool:

@@ -148,3 +148,14 @@ def words_with_x(path: Path, page_number: int) -> list[tuple[str, float]]:
 
     PdfReader(path).pages[page_number].extract_text(visitor_text=visit)
     return fragments
+
+
+def page_texts(pdf: Path | bytes) -> list[str]:
+    """Each page's text as PDFium (Chrome's PDF engine) reads it: a file or its bytes."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(pdf) if isinstance(pdf, Path) else pdf)
+    try:
+        return [page.get_textpage().get_text_range() for page in document]
+    finally:
+        document.close()

@@ -39,7 +39,7 @@ import pytest
 import yaml
 
 from conftest import LIBRARY, PROJECT_FILES, assert_process_failed, run_pipeline
-from pdfread import text_of_file
+from pdfread import page_texts, text_of_file
 
 BROCHURE, DISCHARGE = LIBRARY.brochures[0], LIBRARY.discharges[0]
 PROFILES = {BROCHURE: ("press", "office", "office-a4", "screen", "web"),
@@ -277,14 +277,8 @@ def test_each_line_is_tagged_with_its_language(fifteen, handout: str) -> None:
         assert once == [n["lang"] for n in notices], langs
 
 
-def page_texts(pdf: Path) -> list[str]:
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(pdf)
-    try:
-        return [flat(page.get_textpage().get_text_range()) for page in document]
-    finally:
-        document.close()
+def flat_pages(pdf: Path) -> list[str]:
+    return [flat(text) for text in page_texts(pdf)]
 
 
 def notice_sheet_start(pages: list[str], project: Path, notices: list[dict]) -> int:
@@ -304,7 +298,7 @@ def test_a_notice_too_long_goes_on_its_own_sheet(fifteen, profile: str) -> None:
     project, notices, said = fifteen
     path = output_of(project, BROCHURE, profile)
     assert path.exists(), f"{path.name} not built:\n{said}"
-    pages = page_texts(path)
+    pages = flat_pages(path)
     assert notice_sheet_start(pages, project, notices) == 2, [text[:40] for text in pages]
     sheet = "".join(pages[2:])
     heads = ["".join(letters_of(line)[:3]) for line in printed_lines(project, notices)]
@@ -323,7 +317,7 @@ def test_fifteen_scripts_fit_the_large_print_sheet(fifteen) -> None:
                         "--profile", "office", "--lang", "en", project=project)
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-600:]
     path = project / "output" / "office" / DISCHARGE / "seniors-osteoporosis.pdf"
-    pages = page_texts(path)
+    pages = flat_pages(path)
     start = notice_sheet_start(pages, project, notices)
     variants = yaml.safe_load((project / "variants.yaml").read_text("utf-8"))["variants"]
     assert 1 <= start <= variants["seniors-osteoporosis"]["max_pages"]["discharge"], \
@@ -343,7 +337,7 @@ def test_a_nurse_s_large_print_sheet_ends_with_the_notice_sheet(fifteen, tmp_pat
                         "seniors-osteoporosis", "--patient", "Ann Quist", "-o", str(out),
                         project=project)
     assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-600:]
-    pages = page_texts(out)
+    pages = flat_pages(out)
     assert "AnnQuist" in pages[0]
     start = notice_sheet_start(pages, project, notices)
     variants = yaml.safe_load((project / "variants.yaml").read_text("utf-8"))["variants"]

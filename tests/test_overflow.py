@@ -23,6 +23,7 @@ from clinicprint.render_pdf import render_pdf
 from conftest import LIBRARY, assert_process_failed, run_cli, run_pipeline
 from library import load, write
 from library_extra import handout_path
+from pdfread import page_texts
 
 BROCHURE = KINDS["brochure"]
 BROCHURE_NAME = LIBRARY.brochures[0]
@@ -184,23 +185,13 @@ def test_editors_loop_every_panel_at_once_then_not_for_print(project: Path) -> N
         len(BROCHURE.panels)
     written = pdf.read_bytes()
     assert written != good
-    pages = pdfium_page_texts(pdf)
+    pages = page_texts(pdf)
     assert all("NOT FOR PRINT" in text for text in pages), "unmarked page"
     assert len(pages) == 2, "the notice stays in its panel, not on a sheet of its own"
     manifest = json.loads((project / "output/manifest.json").read_text())["documents"]
     entry = next(entry for entry in manifest if entry["path"] == relative)
     assert entry["sha256"] == hashlib.sha256(written).hexdigest()
     assert entry["gates"] is None  # the proof page says the gates were not run
-
-
-def pdfium_page_texts(pdf: Path) -> list[str]:
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(str(pdf))
-    try:
-        return [page.get_textpage().get_text_range() for page in document]
-    finally:
-        document.close()
 
 
 # --- pages -----------------------------------------------------------------------------

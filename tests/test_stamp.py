@@ -18,6 +18,7 @@ import pytest
 
 from conftest import LIBRARY, run_pipeline
 from library import OWN_FIELDS
+from pdfread import page_texts
 
 from clinicprint.build import GateOptions
 from clinicprint.content import DESK_PROFILES, load_project
@@ -162,13 +163,6 @@ def test_a_csv_batch_prints_what_single_sheets_print(tmp_path: Path) -> None:
                             cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr.decode()
         assert set(differing_pixels(single.read_bytes(), stamped.read_bytes())) == {0}
-
-
-def page_texts(pdf: bytes) -> list[str]:
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(pdf)
-    return [page.get_textpage().get_text_range() for page in document]
 
 
 def test_the_desk_s_sheet_id_is_stamped_into_every_page_s_footer() -> None:
