@@ -196,10 +196,13 @@ def _render_fitting_notice(document: Document, project: Project, layout_checks: 
             return html, rendered
         if SHEET in plan:
             plan, html, rendered = _most_lines_kept(document, project, plan, (html, rendered))
-        room = _field_room(document, project, plan) if layout_checks else []
-        if room and not last:
+        # The choice needs one layout with every detail at its longest; which fields
+        # are too long is worked out only for the place that is kept.
+        room = not layout_checks or _has_field_room(document, project, plan)
+        if not room and not last:
             continue
-        _CHOSEN[key], _ROOM[key] = plan, room
+        _CHOSEN[key] = plan
+        _ROOM[key] = [] if room else _field_room_culprits(document, project, plan)
         return html, rendered
     raise AssertionError("unreachable")
 
@@ -292,15 +295,21 @@ def render_fitting(document: Document, project: Project, layout_checks: bool = T
     return _render_fitting_notice(document, project, layout_checks)
 
 
-def _field_room(document: Document, project: Project, notice_in) -> list[str]:
+def _has_field_room(document: Document, project: Project, notice_in) -> bool:
     """Sheets a nurse prints at the desk keep room for every detail at its longest."""
     from .content import DESK_PROFILES
 
     if document.handout.kind != "discharge" or document.profile.name not in DESK_PROFILES:
-        return []
-    from .field_room import field_room_problems
+        return True
+    from .field_room import has_room
 
-    return field_room_problems(document, project, notice_in)
+    return has_room(document, project, notice_in)
+
+
+def _field_room_culprits(document: Document, project: Project, notice_in) -> list[str]:
+    from .field_room import culprits
+
+    return culprits(document, project, notice_in)
 
 
 def write_edition(document: Document, html: str, rendered, project: Project,

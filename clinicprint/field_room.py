@@ -61,20 +61,23 @@ def _typed(field: Field) -> list[str]:
     raise ValueError(field.type)
 
 
-def field_room_problems(document, project, notice_in=None) -> list[str]:
-    """Lay the sheet out with every detail at its longest, the language-assistance
-    notice placed as `notice_in` (render_html.notice_plans); name what does not fit."""
+def has_room(document, project, notice_in=None) -> bool:
+    """Whether the sheet, the language-assistance notice placed as `notice_in`
+    (render_html.notice_plans), lays out with every detail at its longest: one layout."""
     fields = document.fields
-    if not fields:
-        return []
-    longest = longest_values(fields, document.language)
-    if _fits(document, project, longest, notice_in):
-        return []
+    return not fields or _fits(document, project, longest_values(fields, document.language),
+                               notice_in)
+
+
+def culprits(document, project, notice_in=None) -> list[str]:
+    """The finding for a sheet without room (has_room is False): the fields that do not
+    fit even alone, one layout each."""
+    longest = longest_values(document.fields, document.language)
     alone = [name for name, value in longest.items()
              if not _fits(document, project, {name: value}, notice_in)]
-    culprits = ", ".join(alone) or "all of them together"
+    named = ", ".join(alone) or "all of them together"
     return [f"{document.label}: the sheet has no room for every detail at its longest "
-            f"(field-room gate): {culprits}; lower the field's max in fields.yaml or the "
+            f"(field-room gate): {named}; lower the field's max in fields.yaml or the "
             "handout's fields:, shorten its label, or shorten other sections"]
 
 
