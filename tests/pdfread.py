@@ -159,3 +159,20 @@ def page_texts(pdf: Path | bytes) -> list[str]:
         return [page.get_textpage().get_text_range() for page in document]
     finally:
         document.close()
+
+
+def sample_mark_by_third(pdf: Path, page: int = 0) -> list[int]:
+    """Pixels of the SAMPLE mark's light red in each third of a page (its panels)."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        picture = document[page].render(scale=20 / 72).to_pil().convert("RGB")
+    finally:
+        document.close()
+    width, height = picture.size
+    counts = [0, 0, 0]
+    for index, (red, green, blue) in enumerate(picture.getdata()):
+        if red > 220 and red - green > 25 and abs(green - blue) < 15:
+            counts[min(2, (index % width) * 3 // width)] += 1
+    return counts

@@ -23,6 +23,7 @@ from pikepdf import Array, Dictionary, Name
 from conftest import ROOT, assert_process_failed, documents_of, run_pipeline
 from library import translate
 from library_extra import BROCHURE, change, copy_library, copy_output, handout_file
+from pdfread import sample_mark_by_third
 from press_library import CITY, PRESS_VARIANT, STREET, WEB, shared_press_build
 
 
@@ -297,23 +298,6 @@ def test_no_press_pdf_of_a_stale_translation_even_with_allow_stale(tmp_path: Pat
     assert pdf.relative_to(project / "output").as_posix() not in listed
 
 
-def _pink_by_panel(pdf: Path, page: int = 0) -> list[int]:
-    """Pixels of the SAMPLE mark's light red in each third of a page (its panels)."""
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(pdf)
-    try:
-        picture = document[page].render(scale=20 / 72).to_pil().convert("RGB")
-    finally:
-        document.close()
-    width, height = picture.size
-    counts = [0, 0, 0]
-    for index, (red, green, blue) in enumerate(picture.getdata()):
-        if red > 220 and red - green > 25 and abs(green - blue) < 15:
-            counts[min(2, (index % width) * 3 // width)] += 1
-    return counts
-
-
 def test_press_pdfs_are_marked_sample_while_brand_yaml_holds_placeholders(
         built: Path, press_build) -> None:
     """The generated library keeps brand.yaml's placeholders: every panel of its press
@@ -322,7 +306,7 @@ def test_press_pdfs_are_marked_sample_while_brand_yaml_holds_placeholders(
     placeholders = sorted((built / "press").rglob("*.pdf"))
     assert placeholders
     for pdf in placeholders:
-        assert all(count > 10 for count in _pink_by_panel(pdf)), pdf
+        assert all(count > 10 for count in sample_mark_by_third(pdf)), pdf
     real = press_build.output / "press" / BROCHURE / f"{PRESS_VARIANT}.pdf"
-    assert _pink_by_panel(real) == [0, 0, 0]
-    assert _pink_by_panel(built / "office" / BROCHURE / f"{PRESS_VARIANT}.pdf") == [0, 0, 0]
+    assert sample_mark_by_third(real) == [0, 0, 0]
+    assert sample_mark_by_third(built / "office" / BROCHURE / f"{PRESS_VARIANT}.pdf") == [0, 0, 0]
