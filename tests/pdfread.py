@@ -172,7 +172,8 @@ def sample_mark_by_third(pdf: Path, page: int = 0) -> list[int]:
         document.close()
     width, height = picture.size
     counts = [0, 0, 0]
-    for index, (red, green, blue) in enumerate(picture.getdata()):
+    data = picture.tobytes()  # RGB, row by row (getdata is deprecated in Pillow 12)
+    for index, (red, green, blue) in enumerate(zip(data[0::3], data[1::3], data[2::3])):
         if red > 220 and red - green > 25 and abs(green - blue) < 15:
             counts[min(2, (index % width) * 3 // width)] += 1
     return counts
