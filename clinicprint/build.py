@@ -153,7 +153,8 @@ def render_outcome(document: Document, project: Project, gates: GateOptions) -> 
                                      folds_for(document.handout.kind, document.profile))[0]
     if gates.enabled:
         outcome.report = run_gates(document, project, html, rendered.layout, rendered.pdf,
-                                   gates.today, gates.allow_expired, reading=False)
+                                   gates.today, gates.allow_expired, reading=False,
+                                   layout=_FINDINGS.pop(_notice_key(document, project), None))
         outcome.prose = prose_of(html)
         outcome.problems += _ROOM.pop(_notice_key(document, project), [])
     outcome.pdf, outcome.pages, outcome.inputs = rendered.pdf, rendered.pages, rendered.inputs
@@ -171,40 +172,75 @@ def _render_fitting_notice(document: Document, project: Project, layout_checks: 
     the inside panel with the least content, else in the other, else its lines shared
     between the two; a sheet's on its first page; and when the document has no room
     for every line, on a sheet of its own after it, as many lines as fit kept where
-    they usually go (render_html.notice_plans), whichever fits first. A sheet a nurse
-    prints fits only if it also has room for every detail at its longest (the
-    field-room gate, whose findings are kept for render_outcome). Without
-    `layout_checks` (--no-gates) a layout that fits nowhere is written with the
-    notice in its usual place, marked."""
+    they usually go (render_html.notice_plans). The first place whose layout passes
+    the layout gate is kept (its findings are kept for the gate), else the first that
+    fits at all, whose failures the gate then names. A sheet a nurse prints takes a
+    place only if it also has room for every detail at its longest (the field-room
+    gate, whose findings are kept for render_outcome). Without `layout_checks`
+    (--no-gates) a layout that fits nowhere is written with the notice in its usual
+    place, marked."""
+    key = _notice_key(document, project)
+    placed = _first_good_place(document, project, layout_checks)
+    if placed is None:  # --no-gates: the content does not fit wherever the notice goes
+        from .render_html import notice_plans
+
+        plan = notice_plans(document, project.notices)[0]
+        _CHOSEN[key] = plan
+        return _render_with(document, project, plan, layout_checks=False)
+    _CHOSEN[key] = placed.plan
+    _ROOM[key] = [] if placed.room else _field_room_culprits(document, project, placed.plan)
+    _FINDINGS[key] = placed.findings
+    return placed.html, placed.rendered
+
+
+@dataclass
+class _Placed:
+    """The notice in one place: its layout, and what the gates found there."""
+
+    plan: dict
+    html: str
+    rendered: object
+    room: bool = True
+    findings: object = None  # the layout gate's (layout_gate.LayoutFindings)
+
+    @property
+    def good(self) -> bool:
+        return self.room and not (self.findings is not None and self.findings.failures)
+
+
+def _first_good_place(document: Document, project: Project, layout_checks: bool):
+    """The first place that passes, else the first that fits with room for the
+    details, else the last that fits; None if none fits and --no-gates."""
     from .render_html import SHEET, notice_plans
 
-    key = _notice_key(document, project)
     plans = notice_plans(document, project.notices)
+    fitted: list[_Placed] = []
     for plan in plans:
-        last = plan is plans[-1]
         try:
             html, rendered = _render_with(document, project, plan)
         except PipelineError as exc:
-            if _out_of_room(exc.message, plan) and not last:
+            # Out of room here, or any failure once a place has fitted: try the next.
+            if fitted or (_out_of_room(exc.message, plan) and plan is not plans[-1]):
                 continue
             if layout_checks:
                 raise
-            # --no-gates: the content does not fit wherever the notice goes; the editor
-            # sees it with the notice in its usual place.
-            html, rendered = _render_with(document, project, plans[0], layout_checks=False)
-            _CHOSEN[key] = plans[0]
-            return html, rendered
+            return None
         if SHEET in plan:
             plan, html, rendered = _most_lines_kept(document, project, plan, (html, rendered))
-        # The choice needs one layout with every detail at its longest; which fields
-        # are too long is worked out only for the place that is kept.
-        room = not layout_checks or _has_field_room(document, project, plan)
-        if not room and not last:
-            continue
-        _CHOSEN[key] = plan
-        _ROOM[key] = [] if room else _field_room_culprits(document, project, plan)
-        return html, rendered
-    raise AssertionError("unreachable")
+        placed = _Placed(plan, html, rendered)
+        if layout_checks:
+            placed.room = _has_field_room(document, project, plan)
+            placed.findings = _layout_findings(document, html, rendered)
+        if placed.good or not layout_checks:
+            return placed
+        fitted.append(placed)
+    return next((placed for placed in fitted if placed.room), fitted[-1])
+
+
+def _layout_findings(document: Document, html: str, rendered):
+    from .layout_gate import check_layout_quality
+
+    return check_layout_quality(document, html, rendered.layout, rendered.pdf)
 
 
 def _render_with(document: Document, project: Project, plan, layout_checks: bool = True):
@@ -218,20 +254,21 @@ def _render_with(document: Document, project: Project, plan, layout_checks: bool
 
 
 def _most_lines_kept(document: Document, project: Project, plan: dict, fitted):
-    """The notice's own sheet holds every line; a brochure's panel keeps as many as
+    """The notice's own sheet holds every line; a brochure's panels keep as many as
     fit, so that a panel designed with the notice in it stays full (a sheet's pages
     flow on, and keep only the reader's lines): the most, found by halving, since
     each line added only takes room."""
-    from .render_html import FLOW, SHEET, notice_sheet_plan
+    from .render_html import FLOW, UNPOINTED, kept_lines, notice_place, notice_sheet_plan
 
-    where = next(name for name in plan if name != SHEET)
-    if where == FLOW:
+    place = notice_place(plan)
+    if place == (FLOW,):
         return (plan, *fitted)
-    low, high = len(plan[where]), len(project.notices) - 1
+    low, high = kept_lines(plan), len(project.notices) - 1
     best = (plan, *fitted)
     while low < high:
         middle = (low + high + 1) // 2
-        candidate = notice_sheet_plan(document, project.notices, where, keep=middle)
+        candidate = notice_sheet_plan(document, project.notices, place, keep=middle,
+                                      pointed=UNPOINTED not in plan)
         try:
             best = (candidate, *_render_with(document, project, candidate))
             low = middle
@@ -246,6 +283,7 @@ def _most_lines_kept(document: Document, project: Project, plan: dict, fitted):
 # that the desk and the field-room gate lay a sheet out as the build did.
 _CHOSEN: dict[tuple, dict] = {}
 _ROOM: dict[tuple, list[str]] = {}  # the field-room gate's findings for that place
+_FINDINGS: dict[tuple, object] = {}  # the layout gate's for that place, if it ran
 
 
 def _notice_key(document: Document, project: Project) -> tuple:
@@ -260,7 +298,8 @@ def chosen_notice(document: Document, project: Project) -> dict:
     key = _notice_key(document, project)
     if key not in _CHOSEN:
         _render_fitting_notice(document, project)
-        _ROOM.pop(key, None)  # a build's gate reads it; nobody else does
+        _ROOM.pop(key, None)  # a build's gate reads them; nobody else does
+        _FINDINGS.pop(key, None)
     return _CHOSEN[key]
 
 

@@ -84,14 +84,15 @@ class GateReport:
 
 def run_gates(document: Document, project: Project, html: str, laid_out, pdf: bytes,
               today: dt.date, allow_expired: bool = False,
-              reading: bool = True) -> GateReport:
+              reading: bool = True, layout=None) -> GateReport:
     """Every gate; with reading=False the caller runs reading_level() itself later
-    (a parallel build does it in the parent while the workers render)."""
+    (a parallel build does it in the parent while the workers render). `layout`: the
+    layout gate's findings on this very layout, if they were measured already."""
     report = GateReport(document)
     runs = text_sizes(pdf)  # one pass over the PDF serves two gates
     if reading:
         reading_level(report, prose_of(html))
-    findings = _layout(report, html, laid_out, pdf)
+    findings = _layout(report, html, laid_out, pdf, layout)
     _print_size(report, runs, _marks(document), _heading_sizes(findings))
     _contrast(report, laid_out)
     _required_sections(report, project, " ".join(text for _, _, text in runs))
@@ -100,10 +101,11 @@ def run_gates(document: Document, project: Project, html: str, laid_out, pdf: by
     return report
 
 
-def _layout(report: GateReport, html: str, laid_out, pdf: bytes):
+def _layout(report: GateReport, html: str, laid_out, pdf: bytes, findings=None):
     from .layout_gate import check_layout_quality
 
-    findings = check_layout_quality(report.document, html, laid_out, pdf)
+    if findings is None:
+        findings = check_layout_quality(report.document, html, laid_out, pdf)
     for message in findings.failures:
         report.fail(message)
     for message in findings.warnings:

@@ -41,6 +41,7 @@ from html.parser import HTMLParser
 from .box_tree import page_boxes
 from .layouts import INCH, KINDS, trifold
 from .merge import Document
+from .render_pdf import handout_pages
 
 PANEL_BOTTOM_RESERVE_IN = 0.62  # brochure panels keep this free for the footer (brochure.css)
 FOOTER_STRIP_IN = 0.75  # footer text sits this close to the bottom of the trim
@@ -355,7 +356,10 @@ def check_layout_quality(document: Document, html: str, laid_out, pdf: bytes) ->
     drawings = _drawings(pdf)
     _headings_at_foot(findings, body, drawings)
     columns = _column_of(document, page_sizes)
-    _split_sections(findings, body, parser.sections, columns,
+    # The notice's own sheet after the handout belongs to no section, though its
+    # clinic name and numbers are words of one.
+    in_handout = [i for i in body if lines[i].page < handout_pages(laid_out)]
+    _split_sections(findings, in_handout, parser.sections, columns,
                     flows=document.handout.kind != "brochure" or document.profile.reading_edition)
     _lone_words(findings, lines, page_sizes, footer_text)
     _overlapping_text(findings, lines)

@@ -11,6 +11,12 @@ The layout gate names such a line (TYPESET-EARLY-BREAK); this mends the cause: w
 wrapped line came back as one word, the text is laid out once more at the given width,
 and if Pango kept more of it on its first line, split again at a width narrowed by
 Pango's overshoot, so the line ends at the last break that really fits.
+
+The same mismatch the other way round: Pango wraps a line at a break whose extents
+measure a little wider than the room (a generated Thai line of the notice, 0.6 px past
+its column), and WeasyPrint keeps it, sticking out past the column or page. Such a
+line is split again at a width narrowed by its overshoot, so it ends at the break
+before.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 
-RETRIES = 3  # narrowing steps; the overshoot grows with the line, one step is the rule
+RETRIES = 3  # narrowing steps, each twice the last; one step is the rule
 
 
 def install() -> None:
@@ -40,18 +46,26 @@ def _mended(original, line_break):
                          is_line_start=True, minimum=False):
         result = original(text, style, context, max_width, justification_spacing,
                           is_line_start, minimum)
-        if minimum or not _one_word_of_more(result, text, max_width):
+        if minimum:
             return result
-        overshoot = _overshoot(line_break, text, style, context, max_width,
-                               justification_spacing, result[1])
+        if _one_word_of_more(result, text, max_width):
+            overshoot = _overshoot(line_break, text, style, context, max_width,
+                                   justification_spacing, result[1])
+            keeps = lambda retry: retry[1] > result[1]  # noqa: E731 - more words kept
+        elif _wider_than_room(result, text, max_width):
+            overshoot = result[3] - max_width + 0.5
+            keeps = lambda retry: True  # noqa: E731 - any break that fits
+        else:
+            return result
         narrower = max_width
         for _ in range(RETRIES):
             if overshoot <= 0:
                 break
             narrower -= overshoot
+            overshoot *= 2  # Pango's own sums may keep the same break a step or two
             retry = original(text, style, context, narrower, justification_spacing,
                              is_line_start, minimum)
-            if retry[1] > result[1] and retry[3] <= max_width:
+            if keeps(retry) and retry[3] <= max_width:
                 return retry
         return result
 
@@ -65,6 +79,15 @@ def _one_word_of_more(result, text: str, max_width) -> bool:
     if resume_index is None or max_width is None or math.isinf(max_width):
         return False
     return " " not in text.encode()[:length].decode("utf-8", "replace").strip()
+
+
+def _wider_than_room(result, text: str, max_width) -> bool:
+    """A wrapped line wider than its room that could have broken earlier, at a space."""
+    _, length, resume_index, width, _, _ = result
+    if resume_index is None or max_width is None or math.isinf(max_width):
+        return False
+    kept = text.encode()[:length].decode("utf-8", "replace").strip()
+    return width > max_width and " " in kept
 
 
 def _overshoot(line_break, text: str, style, context, max_width, justification_spacing,

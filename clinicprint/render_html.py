@@ -83,6 +83,11 @@ def render_html(document: Document, brand: Brand, root: Path,
     # Where the notice starts (its first lines carry id="language-help").
     context["notice_first"] = next((where for where, lines in context["notice_lines"].items()
                                     if lines), None)
+    # Where the lines kept on the handout end, when the rest are on their own sheet:
+    # a line there points to it.
+    context["notice_more"] = next(iter(notice_place(context["notice_lines"])[::-1]), None) \
+        if SHEET in context["notice_lines"] and UNPOINTED not in context["notice_lines"] \
+        else None
     template = profile.template or kind.template
     if profile.reading_edition:
         from .reading_order import reading_order
@@ -124,6 +129,8 @@ def language_context(document: Document, notices: tuple, sheet_id: bool = False)
 # picture counts for when their content is weighed.
 NOTICE_PANELS = ("inside-middle", "inside-left")
 FLOW, SHEET = "flow", "sheet"  # a sheet's notice in its flow; on a sheet of its own
+# A plan whose kept lines do not point to the sheet (where even that line has no room).
+UNPOINTED = "unpointed"
 FIGURE_CHARS = 500
 
 
@@ -141,42 +148,74 @@ def notice_panel(document: Document) -> str:
 
 
 def notice_plans(document: Document, notices: tuple) -> list[dict[str, tuple]]:
-    """Where the notice's lines may go, in the order to try them. A brochure: all in
-    the emptier inside panel, all in the other, then shared between the two in
-    reading order (inside-left's first), split where the characters are about even.
-    A sheet: in the flow of its first page. Last, for a notice longer than the room
-    the document has (notice_sheet_plan)."""
-    if not KINDS[document.handout.kind].panels:
-        plans = [{FLOW: notices}]
-        where = FLOW
-    else:
-        where = notice_panel(document)
-        plans = [{where: notices},
-                 *[{panel: notices} for panel in NOTICE_PANELS if panel != where]]
-        if len(notices) > 1:
-            sizes = [len(notice.text) for notice in notices]
-            half = min(range(1, len(notices)),
-                       key=lambda k: abs(sum(sizes[:k]) - sum(sizes[k:])))
-            left, middle = "inside-left", "inside-middle"
-            plans.append({left: notices[:half], middle: notices[half:]})
-    sheet = notice_sheet_plan(document, notices, where)
-    if sheet.get(where) != notices:  # only if it takes lines off the page
-        plans.append(sheet)
+    """Where the notice's lines may go, in the order to try them (notice_places): a
+    brochure's all in the emptier inside panel, all in the other, then shared between
+    the two; a sheet's in the flow of its first page. Then, for a notice longer than
+    the room the document has, the same places each with a sheet of its own after
+    the handout (notice_sheet_plan)."""
+    places = notice_places(document, len(notices))
+    plans = [share(notices, place) for place in places]
+    sheets = [notice_sheet_plan(document, notices, place, pointed=pointed)
+              for pointed in (True, False) for place in places]
+    if kept_lines(sheets[0]) < len(notices):  # only if it takes lines off the page
+        plans += sheets
     return plans
 
 
-def notice_sheet_plan(document: Document, notices: tuple, where: str,
-                      keep: int = 0) -> dict[str, tuple]:
+def notice_place(plan: dict[str, tuple]) -> tuple[str, ...]:
+    """Where a plan keeps lines on the handout's own pages."""
+    return tuple(where for where in plan if where not in (SHEET, UNPOINTED))
+
+
+def kept_lines(plan: dict[str, tuple]) -> int:
+    """How many lines a plan keeps on the handout's own pages."""
+    return sum(len(plan[where]) for where in notice_place(plan))
+
+
+def notice_places(document: Document, lines: int) -> list[tuple[str, ...]]:
+    """The places a notice of `lines` lines may take, best first: FLOW on a sheet; on a
+    brochure the emptier inside panel, the other, and both (more than one line)."""
+    if not KINDS[document.handout.kind].panels:
+        return [(FLOW,)]
+    where = notice_panel(document)
+    places: list[tuple[str, ...]] = [(where,), *[(panel,) for panel in NOTICE_PANELS
+                                                 if panel != where]]
+    return places + ([("inside-left", "inside-middle")] if lines > 1 else [])
+
+
+def share(lines: tuple, place: tuple[str, ...]) -> dict[str, tuple]:
+    """{panel: its lines}: one panel all of them; two, in reading order, split where
+    the characters are about even."""
+    if len(place) == 1:
+        return {place[0]: lines}
+    sizes = [len(notice.text) for notice in lines]
+    half = min(range(1, len(lines)), key=lambda k: abs(sum(sizes[:k]) - sum(sizes[k:])))
+    return {place[0]: lines[:half], place[1]: lines[half:]}
+
+
+def notice_sheet_plan(document: Document, notices: tuple, place: tuple[str, ...],
+                      keep: int = 0, pointed: bool = True) -> dict[str, tuple]:
     """Every line on a sheet of its own after the handout (`#notice-sheet`, which the
-    page limit does not count: render_pdf.handout_pages), and where the notice
-    usually goes the lines in English and in the reader's language, then the next
-    ones up to `keep` lines. The 2024 rule asks for 15 or more languages, more than
-    a tri-fold's panels or a large-print sheet's pages hold; the sheet goes out with
+    page limit does not count: render_pdf.handout_pages), and in `place` the line in
+    the reader's language (else English), then English, then the next ones up to
+    `keep` lines (at least one a panel), in the file's order, the last pointing to
+    the sheet (unless not `pointed`: tried last, where a panel has no room left for
+    that line). The 2024 rule asks for 15 or more languages, more than a
+    tri-fold's panels or a large-print sheet's pages hold; the sheet goes out with
     the handout."""
-    own = {"en", document.language.code.split("-")[0].lower()}
-    first = [notice for notice in notices if notice.lang.split("-")[0].lower() in own]
-    ordered = first + [notice for notice in notices if notice not in first]
-    return {where: tuple(ordered[:max(keep, len(first))]), SHEET: notices}
+    reader = document.language.code.split("-")[0].lower()
+
+    def rank(notice) -> int:  # the reader's language, then English, then the others
+        tag = notice.lang.split("-")[0].lower()
+        return 0 if tag == reader else 1 if tag == "en" else 2
+
+    ordered = sorted(notices, key=rank)
+    best = min(rank(ordered[0]), 1)  # none in either: the first line in the file
+    first = [notice for notice in ordered if rank(notice) == best]
+    chosen = ordered[:max(keep, len(first), len(place))]
+    # Printed in the file's order (English first, as the sheet and the usual notice).
+    kept = tuple(notice for notice in notices if notice in chosen)
+    return {**share(kept, place), SHEET: notices, **({} if pointed else {UNPOINTED: ()})}
 
 
 def _notice_lines(document: Document, notices: tuple, notice_in) -> dict[str, tuple]:

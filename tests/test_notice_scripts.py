@@ -281,13 +281,17 @@ def flat_pages(pdf: Path) -> list[str]:
     return [flat(text) for text in page_texts(pdf)]
 
 
+SHEET_TITLE = "Language help"  # the sheet's title, which the kept lines point to
+POINTER = "More languages: see the Language help sheet."
+
+
 def notice_sheet_start(pages: list[str], project: Path, notices: list[dict]) -> int:
-    """The page the notice's own sheet starts on: the clinic's name, the document it
-    goes with, then every line."""
+    """The page the notice's own sheet starts on: its title, the clinic's name, the
+    document it goes with, then every line."""
     clinic = yaml.safe_load((project / "brand.yaml").read_text("utf-8"))["name"]
     first = flat(printed_lines(project, notices)[0])[:12]
     return next(number for number, text in enumerate(pages)
-                if text.startswith(flat(clinic)) and first in text[:400])
+                if text.startswith(flat(SHEET_TITLE) + flat(clinic)) and first in text[:400])
 
 
 @pytest.mark.parametrize("profile", ["press", "office", "office-a4"])
@@ -308,6 +312,7 @@ def test_a_notice_too_long_goes_on_its_own_sheet(fifteen, profile: str) -> None:
     inside = re.sub(r"[\W\d_]+", "", pages[1])
     kept = [head in inside for head in heads]
     assert any(kept) and not all(kept) and kept == sorted(kept, reverse=True), kept
+    assert pages[1].count(flat(POINTER)) == 1 and flat(POINTER) not in "".join(pages[2:])
     # brand.yaml holds placeholders: on press every column of the sheet says SAMPLE,
     # as every panel does; office files carry no mark.
     for page in range(2, len(pages)):
@@ -327,6 +332,7 @@ def test_fifteen_scripts_fit_the_large_print_sheet(fifteen) -> None:
     variants = yaml.safe_load((project / "variants.yaml").read_text("utf-8"))["variants"]
     assert 1 <= start <= variants["seniors-osteoporosis"]["max_pages"]["discharge"], \
         (start, len(pages))
+    assert flat(POINTER) in "".join(pages[:start])  # the kept line points to the sheet
     sheet = re.sub(r"[\W\d_]+", "", "".join(pages[start:]))
     heads = ["".join(letters_of(line)[:3]) for line in printed_lines(project, notices)]
     where = [sheet.find(head) for head in heads]
