@@ -210,12 +210,19 @@ class _Placed:
 
 def _first_good_place(document: Document, project: Project, layout_checks: bool):
     """The first place that passes, else the first that fits with room for the
-    details, else the last that fits; None if none fits and --no-gates."""
-    from .render_html import SHEET, notice_plans
+    details, else the last that fits; None if none fits and --no-gates. The search
+    goes past a place that fits only while every layout failure there is one another
+    place may mend (layout_gate.PLACE_RULES); a plan without the sheet's pointer only
+    where the same place with it did not fit."""
+    from .layout_gate import place_may_mend
+    from .render_html import SHEET, UNPOINTED, notice_place, notice_plans
 
     plans = notice_plans(document, project.notices)
     fitted: list[_Placed] = []
     for plan in plans:
+        if UNPOINTED in plan and any(notice_place(placed.plan) == notice_place(plan)
+                                     and not placed.room for placed in fitted):
+            continue  # a line less does not make room for every detail
         try:
             html, rendered = _render_with(document, project, plan)
         except PipelineError as exc:
@@ -230,10 +237,13 @@ def _first_good_place(document: Document, project: Project, layout_checks: bool)
         placed = _Placed(plan, html, rendered)
         if layout_checks:
             placed.room = _has_field_room(document, project, plan)
+        if layout_checks and placed.room:
             placed.findings = _layout_findings(document, html, rendered)
         if placed.good or not layout_checks:
             return placed
         fitted.append(placed)
+        if placed.room and not place_may_mend(placed.findings.failures):
+            break
     return next((placed for placed in fitted if placed.room), fitted[-1])
 
 

@@ -122,6 +122,17 @@ RULES = {rule.id: rule for rule in (
 )}
 
 
+# The rules whose findings the language-assistance notice's place may change: where
+# sections fall, how full each panel is, what crosses a fold (build._first_good_place).
+PLACE_RULES = ("LAYOUT-HEADING-FOOT", "LAYOUT-SPLIT", "LAYOUT-PANEL-FILL", "PRESS-FOLD")
+
+
+def place_may_mend(failures: list[str]) -> bool:
+    """Whether every failure is one another place for the notice may mend."""
+    rules = [re.search(r"\[([A-Z-]+)\]$", failure) for failure in failures]
+    return all(rule is not None and rule.group(1) in PLACE_RULES for rule in rules)
+
+
 @dataclass
 class Line:
     """One line of text on a PDF page, in points from the trim box's top-left."""

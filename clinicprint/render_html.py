@@ -199,8 +199,8 @@ def notice_sheet_plan(document: Document, notices: tuple, place: tuple[str, ...]
     page limit does not count: render_pdf.handout_pages), and in `place` the line in
     the reader's language (else English), then English, then the next ones up to
     `keep` lines (at least one a panel), in the file's order, the last pointing to
-    the sheet (unless not `pointed`: tried last, where a panel has no room left for
-    that line). The 2024 rule asks for 15 or more languages, more than a
+    the sheet (unless not `pointed`: tried last, where the pointer leaves a panel no
+    room for a line, or too little of it filled). The 2024 rule asks for 15 or more languages, more than a
     tri-fold's panels or a large-print sheet's pages hold; the sheet goes out with
     the handout."""
     reader = document.language.code.split("-")[0].lower()

@@ -38,7 +38,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import LIBRARY, PROJECT_FILES, assert_process_failed, run_pipeline
+from conftest import (LIBRARY, PROJECT_FILES, assert_process_failed, run_pipeline,
+                      with_languages)
 from pdfread import page_texts, sample_mark_by_third, text_of_file
 
 BROCHURE, DISCHARGE = LIBRARY.brochures[0], LIBRARY.discharges[0]
@@ -285,13 +286,23 @@ SHEET_TITLE = "Language help"  # the sheet's title, which the kept lines point t
 POINTER = "More languages: see the Language help sheet."
 
 
-def notice_sheet_start(pages: list[str], project: Path, notices: list[dict]) -> int:
+def label(project: Path, lang: str, english: str) -> str:
+    """A fixed template word in `lang`, as languages.yaml gives it."""
+    if lang == "en":
+        return english
+    languages = yaml.safe_load((project / "languages.yaml").read_text("utf-8"))["languages"]
+    return languages[lang]["labels"][english]
+
+
+def notice_sheet_start(pages: list[str], project: Path, notices: list[dict],
+                       lang: str = "en") -> int:
     """The page the notice's own sheet starts on: its title, the clinic's name, the
     document it goes with, then every line."""
     clinic = yaml.safe_load((project / "brand.yaml").read_text("utf-8"))["name"]
     first = flat(printed_lines(project, notices)[0])[:12]
     return next(number for number, text in enumerate(pages)
-                if text.startswith(flat(SHEET_TITLE) + flat(clinic)) and first in text[:400])
+                if text.startswith(flat(label(project, lang, SHEET_TITLE)) + flat(clinic))
+                and first in text[:400])
 
 
 @pytest.mark.parametrize("profile", ["press", "office", "office-a4"])
@@ -356,6 +367,44 @@ def test_a_nurse_s_large_print_sheet_ends_with_the_notice_sheet(fifteen, tmp_pat
     sheet = re.sub(r"[\W\d_]+", "", "".join(pages[start:]))
     assert all("".join(letters_of(line)[:3]) in sheet
                for line in printed_lines(project, notices))
+
+
+def test_the_clinic_s_lines_and_fifteen_more_fit_large_print_in_both_languages(
+        tmp_path: Path) -> None:
+    """The notice file's own lines (English and Spanish) and fifteen generated ones
+    after them: both handouts of the large-print variant (16 pt: the panel beside a
+    figure and the sheet's pages hold least), in English and in Spanish, on letter
+    paper. Every document builds, so each kept place passed the layout gate (panel
+    fill, a section split over a page, text past its column: the place is chosen by
+    it); each ends in the notice's own sheet with every line in order, and the lines
+    kept on the handout hold the reader's own. The kept lines point to the sheet
+    unless the pointer left a panel too empty (then a second line is kept instead):
+    the discharge sheets do."""
+    project = with_languages(copy_library(tmp_path / "project"))
+    own = yaml.safe_load((project / "language-assistance.yaml").read_text("utf-8"))["notices"]
+    notices = own + generated_notices(english_length())
+    write_notices(project, notices)
+    proc = run_pipeline("build", "--handout", BROCHURE, "--handout", DISCHARGE, "--profile",
+                        "office", "--variant", "seniors-osteoporosis", "--lang", "en",
+                        "--lang", "es", "--allow-draft", "--jobs", "2", project=project)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")[-1500:]
+    lines = printed_lines(project, notices)
+    heads = ["".join(letters_of(line)[:3]) for line in lines]
+    built = sorted((project / "output").rglob("*.pdf"))
+    assert len(built) == 4, built  # 2 handouts x 2 languages
+    for path in built:
+        lang = "es" if "/es/" in str(path) else "en"
+        pages = flat_pages(path)
+        start = notice_sheet_start(pages, project, notices, lang)
+        bare = re.sub(r"[\W\d_]+", "", "".join(pages[start:]))
+        where = [bare.find(head) for head in heads]
+        assert -1 not in where and where == sorted(where), (path, where)
+        handout = re.sub(r"[\W\d_]+", "", "".join(pages[:start]))
+        reader = next(head for head, notice in zip(heads, notices)
+                      if notice["lang"].startswith(lang))
+        assert reader in handout, path
+        if DISCHARGE in str(path):
+            assert flat(label(project, lang, POINTER)) in "".join(pages[:start]), path
 
 
 def test_the_notice_sheet_is_no_room_for_a_handout_too_long(tmp_path: Path) -> None:
