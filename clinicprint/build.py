@@ -212,8 +212,8 @@ def _first_good_place(document: Document, project: Project, layout_checks: bool)
     """The first place that passes, else the first that fits with room for the
     details, else the last that fits; None if none fits and --no-gates. The search
     goes past a place that fits only while every layout failure there is one another
-    place may mend (layout_gate.PLACE_RULES); a plan without the sheet's pointer only
-    where the same place with it did not fit."""
+    place may mend (layout_gate.PLACE_RULES); a plan without the sheet's pointer is
+    skipped where the same place with it fitted but had no room for the details."""
     from .layout_gate import place_may_mend
     from .render_html import SHEET, UNPOINTED, notice_place, notice_plans
 

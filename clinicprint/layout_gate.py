@@ -369,7 +369,8 @@ def check_layout_quality(document: Document, html: str, laid_out, pdf: bytes) ->
     columns = _column_of(document, page_sizes)
     # The notice's own sheet after the handout belongs to no section, though its
     # clinic name and numbers are words of one.
-    in_handout = [i for i in body if lines[i].page < handout_pages(laid_out)]
+    pages = handout_pages(laid_out)
+    in_handout = [i for i in body if lines[i].page < pages]
     _split_sections(findings, in_handout, parser.sections, columns,
                     flows=document.handout.kind != "brochure" or document.profile.reading_edition)
     _lone_words(findings, lines, page_sizes, footer_text)

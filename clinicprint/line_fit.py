@@ -75,19 +75,22 @@ def _mended(original, line_break):
 
 def _one_word_of_more(result, text: str, max_width) -> bool:
     """A line wrapped (more text follows) holding no break opportunity at a space."""
-    _, length, resume_index, _, _, _ = result
-    if resume_index is None or max_width is None or math.isinf(max_width):
-        return False
-    return " " not in text.encode()[:length].decode("utf-8", "replace").strip()
+    kept = _wrapped_line(result, text, max_width)
+    return kept is not None and " " not in kept
 
 
 def _wider_than_room(result, text: str, max_width) -> bool:
     """A wrapped line wider than its room that could have broken earlier, at a space."""
-    _, length, resume_index, width, _, _ = result
+    kept = _wrapped_line(result, text, max_width)
+    return kept is not None and result[3] > max_width and " " in kept
+
+
+def _wrapped_line(result, text: str, max_width) -> str | None:
+    """The text kept on a line that wrapped at a finite width (None if it did not)."""
+    _, length, resume_index, _, _, _ = result
     if resume_index is None or max_width is None or math.isinf(max_width):
-        return False
-    kept = text.encode()[:length].decode("utf-8", "replace").strip()
-    return width > max_width and " " in kept
+        return None
+    return text.encode()[:length].decode("utf-8", "replace").strip()
 
 
 def _overshoot(line_break, text: str, style, context, max_width, justification_spacing,

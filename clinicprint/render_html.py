@@ -85,9 +85,10 @@ def render_html(document: Document, brand: Brand, root: Path,
                                     if lines), None)
     # Where the lines kept on the handout end, when the rest are on their own sheet:
     # a line there points to it.
-    context["notice_more"] = next(iter(notice_place(context["notice_lines"])[::-1]), None) \
-        if SHEET in context["notice_lines"] and UNPOINTED not in context["notice_lines"] \
-        else None
+    lines = context["notice_lines"]
+    kept_in = notice_place(lines)
+    context["notice_more"] = kept_in[-1] if kept_in and SHEET in lines \
+        and UNPOINTED not in lines else None
     template = profile.template or kind.template
     if profile.reading_edition:
         from .reading_order import reading_order
